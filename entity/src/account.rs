@@ -1,0 +1,31 @@
+//! An account (organization or user) whose repositories are crawled.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "accounts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub login: String,
+    #[sea_orm(unique)]
+    pub login_key: String,
+    /// "Organization" or "User", as GitHub reports it; unknown until first listed.
+    pub kind: Option<String>,
+    pub repos_listed_at: Option<DateTimeUtc>,
+    pub repos_etag: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::repository::Entity")]
+    Repository,
+}
+
+impl Related<super::repository::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Repository.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,8 @@
+//! SeaORM entities of git-collector, one module per table.
+pub mod account;
+pub mod contributor;
+pub mod first_contribution;
+pub mod monthly_first_contributors;
+pub mod refresh_job;
+pub mod repository;
+pub mod schedule_tick;

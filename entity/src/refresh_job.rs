@@ -1,0 +1,34 @@
+//! A refresh of one repository or of a whole account, queued, running or ended.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "refresh_jobs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub owner: String,
+    /// None: the whole account.
+    pub repo: Option<String>,
+    pub target_key: String,
+    /// `target_key` while QUEUED or RUNNING, None after; unique in the database.
+    #[sea_orm(unique)]
+    pub active_key: Option<String>,
+    pub trigger: String,
+    pub status: String,
+    pub created_at: DateTimeUtc,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+    pub updated_at: DateTimeUtc,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTimeUtc>,
+    pub attempts: i32,
+    pub error: Option<String>,
+    pub repos_total: Option<i32>,
+    pub repos_done: Option<i32>,
+    pub requests_made: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! Database migrations of git-collector. One set runs on SQLite and on PostgreSQL.
+// async_trait cannot express the elided lifetime of `&SchemaManager`.
+#![allow(elided_lifetimes_in_paths)]
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_create_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_create_tables::Migration)]
+    }
+}

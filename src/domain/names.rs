@@ -1,0 +1,163 @@
+//! GitHub account logins and repository names, checked against GitHub's rules.
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error(
+        "`{0}` is not a valid GitHub account name: 1 to 39 letters, digits or hyphens, not starting with a hyphen"
+    )]
+    Owner(String),
+    #[error(
+        "`{0}` is not a valid GitHub repository name: 1 to 100 letters, digits, `.`, `-` or `_`, and not `.` or `..`"
+    )]
+    Repo(String),
+    #[error("`{0}` is neither OWNER nor OWNER/REPO")]
+    Target(String),
+}
+
+/// An account login (organization or user). GitHub compares logins case-insensitively.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OwnerLogin(String);
+
+impl OwnerLogin {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let v = value.trim();
+        let ok = !v.is_empty()
+            && v.len() <= 39
+            && !v.starts_with('-')
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok {
+            Ok(Self(v.to_string()))
+        } else {
+            Err(NameError::Owner(value.to_string()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The lowercase form stored for lookups.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Display for OwnerLogin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A repository name (without its owner).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RepoName(String);
+
+impl RepoName {
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let v = value.trim();
+        let ok = !v.is_empty()
+            && v.len() <= 100
+            && v != "."
+            && v != ".."
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+        if ok {
+            Ok(Self(v.to_string()))
+        } else {
+            Err(NameError::Repo(value.to_string()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl fmt::Display for RepoName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What one refresh covers: a whole account, or one repository.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Owner(OwnerLogin),
+    Repo(OwnerLogin, RepoName),
+}
+
+impl Target {
+    /// `OWNER` or `OWNER/REPO`.
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let value = value.trim();
+        match value.split_once('/') {
+            None => Ok(Target::Owner(OwnerLogin::parse(value)?)),
+            Some((owner, repo)) if !repo.contains('/') => {
+                Ok(Target::Repo(OwnerLogin::parse(owner)?, RepoName::parse(repo)?))
+            }
+            Some(_) => Err(NameError::Target(value.to_string())),
+        }
+    }
+    pub fn owner(&self) -> &OwnerLogin {
+        match self {
+            Target::Owner(o) | Target::Repo(o, _) => o,
+        }
+    }
+    pub fn repo(&self) -> Option<&RepoName> {
+        match self {
+            Target::Owner(_) => None,
+            Target::Repo(_, r) => Some(r),
+        }
+    }
+    /// Lowercase key; two targets with the same key are the same refresh.
+    pub fn key(&self) -> String {
+        match self {
+            Target::Owner(o) => o.key(),
+            Target::Repo(o, r) => format!("{}/{}", o.key(), r.key()),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Owner(o) => write!(f, "{o}"),
+            Target::Repo(o, r) => write!(f, "{o}/{r}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owners() {
+        for ok in ["facebook", "rust-lang", "a", "A1-b2", &"x".repeat(39)] {
+            assert!(OwnerLogin::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-lead", "has space", "dot.ted", "under_score", "a/b", &"x".repeat(40), "é"] {
+            assert!(OwnerLogin::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(OwnerLogin::parse("Facebook").unwrap().key(), "facebook");
+    }
+
+    #[test]
+    fn repos() {
+        for ok in ["react", ".github", "a_b-c.d", "x", &"r".repeat(100)] {
+            assert!(RepoName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a b", "a/b", "ü", &"r".repeat(101), "a;drop"] {
+            assert!(RepoName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn targets() {
+        assert_eq!(Target::parse("Facebook/React").unwrap().key(), "facebook/react");
+        assert_eq!(Target::parse("facebook").unwrap().key(), "facebook");
+        assert!(Target::parse("a/b/c").is_err());
+        assert!(Target::parse("a/").is_err());
+        assert!(Target::parse("/b").is_err());
+    }
+}

@@ -1,0 +1,148 @@
+//! GraphQL over HTTP: POST JSON, GET for queries, GraphiQL for browsers, and the status codes
+//! and media types of the GraphQL-over-HTTP spec.
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use subtle::ConstantTimeEq;
+
+use super::AppState;
+use crate::graphql::Caller;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/graphql", get(get_graphql).post(post_graphql))
+}
+
+async fn get_graphql(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    let query = query.unwrap_or_default();
+    if query.is_empty() && accepts(&headers, "text/html") {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql/ws")
+                .title("git-collector")
+                .finish(),
+        )
+        .into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(err) => return request_error(&headers, StatusCode::BAD_REQUEST, &err.to_string()),
+    };
+    // GET is safe: it may read, never write (spec: 405 for a mutation over GET).
+    if is_mutation(&request) {
+        let mut response = request_error(&headers, StatusCode::METHOD_NOT_ALLOWED, "mutations must be sent with POST");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, BatchRequest::Single(request)).await
+}
+
+async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or(JSON);
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence != JSON && essence != "application/graphql+json" {
+        return request_error(&headers, StatusCode::UNSUPPORTED_MEDIA_TYPE, "send the request as application/json");
+    }
+    let request: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(err) => {
+            return request_error(
+                &headers,
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a GraphQL request: {err}"),
+            );
+        }
+    };
+    execute(&state, &headers, request).await
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, request: BatchRequest) -> Response {
+    let caller = caller(state, headers);
+    let response = state.schema.execute_batch(request.data(caller)).await;
+    respond(headers, response)
+}
+
+/// Who is calling: mutations need the admin token.
+fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Caller::Anonymous;
+    };
+    let presented = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or_default();
+    let expected = state.admin_token.expose().as_bytes();
+    if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(expected)) {
+        Caller::Admin
+    } else {
+        Caller::BadToken
+    }
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false; // the executor reports the syntax error
+    };
+    let wanted = request.operation_name.as_deref();
+    doc.operations.iter().any(|(name, op)| {
+        op.node.ty == OperationType::Mutation && (wanted.is_none() || name.map(|n| n.as_str()) == wanted)
+    })
+}
+
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| item.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case(media_type))
+}
+
+/// The client asked for the GraphQL response media type (else legacy `application/json`).
+fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    accepts(headers, GRAPHQL_RESPONSE)
+}
+
+fn respond(headers: &HeaderMap, response: BatchResponse) -> Response {
+    let modern = wants_graphql_response(headers);
+    // With the GraphQL media type, a request that could not run at all (no data) is a 4xx;
+    // with legacy JSON every well-formed GraphQL response is a 200.
+    let failed_request = match &response {
+        BatchResponse::Single(r) => !r.errors.is_empty() && r.data == async_graphql::Value::Null,
+        BatchResponse::Batch(_) => false,
+    };
+    let status = if modern && failed_request { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let body = match serde_json::to_vec(&response) {
+        Ok(body) => body,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot serialize a GraphQL response");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let content_type = if modern { GRAPHQL_RESPONSE } else { JSON };
+    let mut http = (status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    if let BatchResponse::Single(r) = &response {
+        http.headers_mut().extend(r.http_headers.clone());
+    }
+    http
+}
+
+/// An error before GraphQL execution (unparseable body, bad method), in GraphQL's error shape.
+fn request_error(headers: &HeaderMap, status: StatusCode, message: &str) -> Response {
+    let content_type = if wants_graphql_response(headers) { GRAPHQL_RESPONSE } else { JSON };
+    let body = serde_json::json!({
+        "errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]
+    });
+    (status, [(header::CONTENT_TYPE, content_type)], body.to_string()).into_response()
+}

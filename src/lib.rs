@@ -1,0 +1,23 @@
+//! git-collector: first-time contributors of GitHub repositories, month by month.
+//!
+//! A guided tour, from the edge inwards (arrows point one way:
+//! `http`/`graphql` → `jobs` → `crawler` → `github` + `store`):
+
+/// Command-line verbs: serve, crawl, migrate, schema.
+pub mod cli;
+/// The configuration: environment variables and flags of the same meaning.
+pub mod config;
+/// Types parsed at the edge: owner and repository names, months, contributor identities.
+pub mod domain;
+/// The GraphQL schema and its resolvers.
+pub mod graphql;
+/// The HTTP router: GraphQL, REST, health, metrics.
+pub mod http;
+/// Durable refresh jobs, workers and the cron schedule.
+pub mod jobs;
+/// Building and running the service.
+pub mod startup;
+/// Database access: every query lives here.
+pub mod store;
+/// Logging set-up.
+pub mod telemetry;

@@ -1,0 +1,64 @@
+//! Connecting to SQLite or PostgreSQL and applying the migrations.
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Opens a pool on `url`. SQLite files are put in WAL mode so that readers never wait for the
+/// crawler's writes.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let sqlite = url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(if sqlite { 8 } else { 16 })
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let db =
+        Database::connect(options).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+    if sqlite {
+        db.execute_unprepared("PRAGMA journal_mode=WAL;").await.context("cannot switch SQLite to WAL mode")?;
+    }
+    Ok(db)
+}
+
+/// Applies every pending migration; a no-op when the schema is current.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("database migration failed")
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+static SQLITE_WRITER: Mutex<()> = Mutex::const_new(());
+
+/// SQLite allows one writer at a time and fails (instead of waiting) a transaction that read
+/// before it wrote while another wrote. Write transactions therefore take this lock first on
+/// SQLite; PostgreSQL needs none.
+pub async fn write_lock(db: &impl ConnectionTrait) -> Option<MutexGuard<'static, ()>> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite://x.db?mode=rwc"), "sqlite://x.db?mode=rwc");
+    }
+}

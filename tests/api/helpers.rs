@@ -1,0 +1,162 @@
+//! Starting the real application on port 0 against a fresh database.
+use std::future::Future;
+
+use clap::Parser;
+use git_collector::config::{Cli, Config};
+use git_collector::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tokio::sync::oneshot;
+
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
+/// A database that exists for one test: a temporary SQLite file, or a PostgreSQL database
+/// created on the TEST_DATABASE_URL server and dropped when this value is dropped.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(server) => {
+                let name = format!("gc_test_{}", random_suffix());
+                let admin = Database::connect(server.as_str()).await.expect("connect to TEST_DATABASE_URL");
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create a test database");
+                admin.close().await.ok();
+                let mut url = url::Url::parse(&server).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                Self { url: url.to_string(), postgres: Some((server, name)), _dir: None }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Self { url, postgres: None, _dir: Some(dir) }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        git_collector::store::db::connect(&self.url).await.expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else { return };
+        // Drop runs outside any async context we may block, so use a thread of our own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                if let Ok(admin) = Database::connect(server.as_str()).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn random_suffix() -> String {
+    use rand::Rng;
+    let n: u64 = rand::rng().random();
+    format!("{n:016x}")
+}
+
+/// The configuration a test app runs with; `extra` are more command-line flags.
+pub fn test_config(db_url: &str, extra: &[&str]) -> Config {
+    let mut args: Vec<String> = [
+        "git-collector",
+        "--database-url",
+        db_url,
+        "--bind-addr",
+        "127.0.0.1:0",
+        "--crawl-on-start",
+        "false",
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--github-api-url",
+        "http://127.0.0.1:9",
+        "--github-retry-delay-ms",
+        "5",
+        "--github-secondary-limit-wait-ms",
+        "20",
+        "--github-timeout-ms",
+        "2000",
+        "--job-poll-ms",
+        "20",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Cli::try_parse_from(args).expect("test configuration parses").config
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: DatabaseConnection,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    pub test_db: TestDb,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[&str]) -> TestApp {
+    let test_db = TestDb::new().await;
+    spawn_app_on(test_db, extra).await
+}
+
+pub async fn spawn_app_on(test_db: TestDb, extra: &[&str]) -> TestApp {
+    let config = test_config(&test_db.url, extra);
+    let app = Application::build(config).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp { address, db, http: reqwest::Client::new(), shutdown: Some(tx), server: Some(server), test_db }
+}
+
+/// Polls `check` until it holds or `secs` pass.
+pub async fn eventually<F, Fut>(secs: u64, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while tokio::time::Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    false
+}

@@ -1,0 +1,9 @@
+//! Integration tests: the real service over HTTP, against a fresh database per test (SQLite, or
+//! PostgreSQL when TEST_DATABASE_URL is set) and a fake GitHub HTTP server.
+#![allow(clippy::unwrap_used)]
+
+// Each test module uses a different part of the helpers.
+#[allow(dead_code)]
+mod helpers;
+
+mod foundation;
