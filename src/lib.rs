@@ -8,7 +8,11 @@ pub mod cli;
 /// The configuration: environment variables and flags of the same meaning.
 pub mod config;
 /// Types parsed at the edge: owner and repository names, months, contributor identities.
+/// One refresh of an account or a repository, start to end.
+pub mod crawler;
 pub mod domain;
+/// HTTP to GitHub: client, DTOs, retry policy, errors.
+pub mod github;
 /// The GraphQL schema and its resolvers.
 pub mod graphql;
 /// The HTTP router: GraphQL, REST, health, metrics.

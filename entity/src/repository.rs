@@ -28,6 +28,8 @@ pub struct Model {
     /// Added on demand (refreshRepo) and kept refreshed by the schedule.
     pub is_tracked: bool,
     pub first_seen_at: DateTimeUtc,
+    /// When GitHub last described this repository (listing or lookup).
+    pub listed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,6 +41,7 @@ enum Repositories {
     IsGone,
     IsTracked,
     FirstSeenAt,
+    ListedAt,
 }
 
 #[derive(DeriveIden)]
@@ -161,6 +162,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Repositories::IsGone).boolean().not_null().default(false))
                     .col(ColumnDef::new(Repositories::IsTracked).boolean().not_null().default(false))
                     .col(ColumnDef::new(Repositories::FirstSeenAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Repositories::ListedAt).timestamp_with_time_zone())
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_repositories_account")

@@ -1,5 +1,5 @@
 //! Types parsed at the edge: once built, they are valid.
-mod contributor_key;
+pub mod contributor_key;
 mod month;
 mod names;
 

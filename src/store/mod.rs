@@ -1,2 +1,8 @@
 //! Every database query, as functions taking a connection (`&impl ConnectionTrait`).
+pub mod accounts;
+pub mod contributions;
 pub mod db;
+pub mod repositories;
+
+/// Rows written per INSERT statement: far below SQLite's and PostgreSQL's parameter limits.
+pub(crate) const BATCH_ROWS: usize = 500;

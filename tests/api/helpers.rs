@@ -69,33 +69,31 @@ pub fn random_suffix() -> String {
     format!("{n:016x}")
 }
 
-/// The configuration a test app runs with; `extra` are more command-line flags.
+/// The configuration a test app runs with; `extra` are more `--flag value` pairs, which
+/// replace the test defaults of the same flag.
 pub fn test_config(db_url: &str, extra: &[&str]) -> Config {
-    let mut args: Vec<String> = [
-        "git-collector",
-        "--database-url",
-        db_url,
-        "--bind-addr",
-        "127.0.0.1:0",
-        "--crawl-on-start",
-        "false",
-        "--admin-token",
-        ADMIN_TOKEN,
-        "--github-api-url",
-        "http://127.0.0.1:9",
-        "--github-retry-delay-ms",
-        "5",
-        "--github-secondary-limit-wait-ms",
-        "20",
-        "--github-timeout-ms",
-        "2000",
-        "--job-poll-ms",
-        "20",
+    let mut flags: Vec<(String, String)> = [
+        ("--database-url", db_url),
+        ("--bind-addr", "127.0.0.1:0"),
+        ("--crawl-on-start", "false"),
+        ("--admin-token", ADMIN_TOKEN),
+        ("--github-api-url", "http://127.0.0.1:9"),
+        ("--github-retry-delay-ms", "5"),
+        ("--github-secondary-limit-wait-ms", "20"),
+        ("--github-timeout-ms", "2000"),
+        ("--job-poll-ms", "20"),
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(|(f, v)| (f.to_string(), v.to_string()))
     .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
+    assert!(extra.len() % 2 == 0, "extra flags come in `--flag value` pairs: {extra:?}");
+    for pair in extra.chunks(2) {
+        match flags.iter_mut().find(|(f, _)| f == pair[0]) {
+            Some(existing) => existing.1 = pair[1].to_string(),
+            None => flags.push((pair[0].to_string(), pair[1].to_string())),
+        }
+    }
+    let args = std::iter::once("git-collector".to_string()).chain(flags.into_iter().flat_map(|(f, v)| [f, v]));
     Cli::try_parse_from(args).expect("test configuration parses").config
 }
 

@@ -4,6 +4,10 @@
 
 // Each test module uses a different part of the helpers.
 #[allow(dead_code)]
+mod crawl_helpers;
+mod fake_github;
+#[allow(dead_code)]
 mod helpers;
 
+mod crawler;
 mod foundation;

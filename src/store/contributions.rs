@@ -1,0 +1,201 @@
+//! Contributors, their first contributions, and the monthly read model derived from them.
+//! A refresh's results are written in one transaction together with the read model and the
+//! repository's new head: a crash leaves the previous consistent state.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{contributor, first_contribution, monthly_first_contributors as monthly, repository};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
+    QuerySelect, RelationTrait, TransactionTrait,
+};
+
+use super::db::write_lock;
+use super::BATCH_ROWS;
+use crate::domain::{ContributorKey, Month};
+
+/// One contributor's earliest contribution among the commits a refresh read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContributorFirst {
+    pub key: ContributorKey,
+    pub login: Option<String>,
+    pub is_bot: bool,
+    pub first_at: DateTime<Utc>,
+    pub commits: i64,
+}
+
+/// How a refresh's results relate to what is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    /// A full crawl: the results are the repository's whole history.
+    Replace,
+    /// An incremental refresh: the results are commits added since the stored head.
+    Merge,
+}
+
+/// The repository's crawl state after the refresh.
+#[derive(Debug, Clone)]
+pub struct RepoState {
+    pub head_sha: Option<String>,
+    pub etag: Option<String>,
+    pub outcome: &'static str,
+    pub at: DateTime<Utc>,
+}
+
+/// Writes a refresh's results, recomputes the repository's read-model rows and records its new
+/// state, all in one transaction. Returns how many contributors are new to the repository.
+pub async fn apply_refresh(
+    db: &DatabaseConnection,
+    repository_id: i64,
+    mode: ApplyMode,
+    firsts: Vec<ContributorFirst>,
+    state: RepoState,
+) -> Result<u64, DbErr> {
+    let _writer = write_lock(db).await;
+    let tx = db.begin().await?;
+    let repo = repository::Entity::find_by_id(repository_id)
+        .one(&tx)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("repository {repository_id}")))?;
+
+    let before: HashSet<i64> = first_contribution::Entity::find()
+        .select_only()
+        .column(first_contribution::Column::ContributorId)
+        .filter(first_contribution::Column::RepositoryId.eq(repository_id))
+        .into_tuple::<i64>()
+        .all(&tx)
+        .await?
+        .into_iter()
+        .collect();
+
+    let ids = upsert_contributors(&tx, &firsts).await?;
+    if mode == ApplyMode::Replace {
+        first_contribution::Entity::delete_many()
+            .filter(first_contribution::Column::RepositoryId.eq(repository_id))
+            .exec(&tx)
+            .await?;
+    }
+    let mut new_contributors = 0u64;
+    for chunk in firsts.chunks(BATCH_ROWS) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for first in chunk {
+            let contributor_id = *ids
+                .get(&first.key.storage_key())
+                .ok_or_else(|| DbErr::RecordNotFound(format!("contributor {}", first.key.storage_key())))?;
+            if !before.contains(&contributor_id) {
+                new_contributors += 1;
+            }
+            rows.push(first_contribution::ActiveModel {
+                repository_id: Set(repository_id),
+                contributor_id: Set(contributor_id),
+                first_contribution_at: Set(first.first_at),
+                commit_count: Set(first.commits),
+            });
+        }
+        let merge =
+            OnConflict::columns([first_contribution::Column::RepositoryId, first_contribution::Column::ContributorId])
+                .value(
+                    first_contribution::Column::FirstContributionAt,
+                    Expr::cust(
+                        "CASE WHEN excluded.first_contribution_at < first_contributions.first_contribution_at \
+                     THEN excluded.first_contribution_at ELSE first_contributions.first_contribution_at END",
+                    ),
+                )
+                .value(
+                    first_contribution::Column::CommitCount,
+                    Expr::cust("first_contributions.commit_count + excluded.commit_count"),
+                )
+                .to_owned();
+        first_contribution::Entity::insert_many(rows).on_conflict(merge).exec_without_returning(&tx).await?;
+    }
+
+    rebuild_read_model(&tx, &repo).await?;
+
+    repository::Entity::update_many()
+        .col_expr(repository::Column::HeadSha, Expr::value(state.head_sha))
+        .col_expr(repository::Column::CommitsEtag, Expr::value(state.etag))
+        .col_expr(repository::Column::LastOutcome, Expr::value(state.outcome))
+        .col_expr(repository::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(repository::Column::LastRefreshedAt, Expr::value(state.at))
+        .filter(repository::Column::Id.eq(repository_id))
+        .exec(&tx)
+        .await?;
+    tx.commit().await?;
+    Ok(new_contributors)
+}
+
+/// Inserts new contributors and refreshes known ones; returns identity key → id.
+async fn upsert_contributors(
+    tx: &impl ConnectionTrait,
+    firsts: &[ContributorFirst],
+) -> Result<HashMap<String, i64>, DbErr> {
+    let mut ids = HashMap::with_capacity(firsts.len());
+    for chunk in firsts.chunks(BATCH_ROWS) {
+        let rows = chunk.iter().map(|f| contributor::ActiveModel {
+            identity_key: Set(f.key.storage_key()),
+            github_id: Set(f.key.github_id()),
+            login: Set(f.login.clone()),
+            is_bot: Set(f.is_bot),
+            ..Default::default()
+        });
+        let refresh = OnConflict::column(contributor::Column::IdentityKey)
+            .value(contributor::Column::Login, Expr::cust("COALESCE(excluded.login, contributors.login)"))
+            .value(contributor::Column::IsBot, Expr::cust("(excluded.is_bot OR contributors.is_bot)"))
+            .to_owned();
+        contributor::Entity::insert_many(rows).on_conflict(refresh).exec_without_returning(tx).await?;
+        let keys: Vec<String> = chunk.iter().map(|f| f.key.storage_key()).collect();
+        let found: Vec<(i64, String)> = contributor::Entity::find()
+            .select_only()
+            .column(contributor::Column::Id)
+            .column(contributor::Column::IdentityKey)
+            .filter(contributor::Column::IdentityKey.is_in(keys))
+            .into_tuple()
+            .all(tx)
+            .await?;
+        ids.extend(found.into_iter().map(|(id, key)| (key, id)));
+    }
+    Ok(ids)
+}
+
+/// Recomputes the repository's monthly rows (with and without bots) from its first contributions.
+async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model) -> Result<(), DbErr> {
+    let firsts: Vec<(DateTime<Utc>, bool)> = first_contribution::Entity::find()
+        .select_only()
+        .column(first_contribution::Column::FirstContributionAt)
+        .column(contributor::Column::IsBot)
+        .join(JoinType::InnerJoin, first_contribution::Relation::Contributor.def())
+        .filter(first_contribution::Column::RepositoryId.eq(repo.id))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    // month → (everyone, humans only)
+    let mut counts: BTreeMap<Month, (i32, i32)> = BTreeMap::new();
+    for (at, is_bot) in firsts {
+        let entry = counts.entry(Month::of(at)).or_default();
+        entry.0 += 1;
+        if !is_bot {
+            entry.1 += 1;
+        }
+    }
+    monthly::Entity::delete_many().filter(monthly::Column::RepositoryId.eq(repo.id)).exec(tx).await?;
+    let rows: Vec<monthly::ActiveModel> = counts
+        .into_iter()
+        .flat_map(|(month, (all, humans))| [(month, true, all), (month, false, humans)])
+        .filter(|(_, _, n)| *n > 0)
+        .map(|(month, include_bots, n)| monthly::ActiveModel {
+            repository_id: Set(repo.id),
+            include_bots: Set(include_bots),
+            month: Set(month.first_day()),
+            owner: Set(repo.owner.clone()),
+            repo_name: Set(repo.name.clone()),
+            owner_key: Set(repo.owner_key.clone()),
+            name_key: Set(repo.name_key.clone()),
+            new_contributors: Set(n),
+        })
+        .collect();
+    for chunk in rows.chunks(BATCH_ROWS) {
+        monthly::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
+    }
+    Ok(())
+}

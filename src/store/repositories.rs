@@ -1,0 +1,170 @@
+//! Repositories: upserted from GitHub's listings by numeric id, with their crawl state.
+use chrono::{DateTime, Utc};
+use entity::{monthly_first_contributors as monthly, repository};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
+};
+
+/// What a GitHub listing or lookup says of a repository.
+#[derive(Debug, Clone)]
+pub struct RepoInfo {
+    pub github_id: i64,
+    pub owner: String,
+    pub name: String,
+    pub is_fork: bool,
+    pub is_archived: bool,
+    pub default_branch: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub pushed_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts or updates the repository with `info.github_id`. A rename or transfer updates the
+/// names, here and in the read model, and keeps the history.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    account_id: Option<i64>,
+    info: &RepoInfo,
+    tracked: bool,
+) -> Result<repository::Model, DbErr> {
+    let owner_key = info.owner.to_ascii_lowercase();
+    let name_key = info.name.to_ascii_lowercase();
+    let existing = repository::Entity::find().filter(repository::Column::GithubId.eq(info.github_id)).one(db).await?;
+    match existing {
+        Some(row) => {
+            let renamed = row.owner != info.owner || row.name != info.name;
+            let keep_account = row.account_id;
+            let keep_tracked = row.is_tracked;
+            let mut active = row.into_active_model();
+            active.owner = Set(info.owner.clone());
+            active.name = Set(info.name.clone());
+            active.owner_key = Set(owner_key.clone());
+            active.name_key = Set(name_key.clone());
+            active.is_fork = Set(info.is_fork);
+            active.is_archived = Set(info.is_archived);
+            active.default_branch = Set(info.default_branch.clone());
+            active.created_at = Set(info.created_at);
+            active.pushed_at = Set(info.pushed_at);
+            active.is_gone = Set(false);
+            active.account_id = Set(account_id.or(keep_account));
+            active.is_tracked = Set(tracked || keep_tracked);
+            active.listed_at = Set(Some(Utc::now()));
+            let updated = active.update(db).await?;
+            if renamed {
+                monthly::Entity::update_many()
+                    .col_expr(monthly::Column::Owner, Expr::value(info.owner.clone()))
+                    .col_expr(monthly::Column::RepoName, Expr::value(info.name.clone()))
+                    .col_expr(monthly::Column::OwnerKey, Expr::value(owner_key))
+                    .col_expr(monthly::Column::NameKey, Expr::value(name_key))
+                    .filter(monthly::Column::RepositoryId.eq(updated.id))
+                    .exec(db)
+                    .await?;
+            }
+            Ok(updated)
+        }
+        None => {
+            let row = repository::ActiveModel {
+                github_id: Set(info.github_id),
+                account_id: Set(account_id),
+                owner: Set(info.owner.clone()),
+                name: Set(info.name.clone()),
+                owner_key: Set(owner_key),
+                name_key: Set(name_key),
+                is_fork: Set(info.is_fork),
+                is_archived: Set(info.is_archived),
+                default_branch: Set(info.default_branch.clone()),
+                created_at: Set(info.created_at),
+                pushed_at: Set(info.pushed_at),
+                is_gone: Set(false),
+                is_tracked: Set(tracked),
+                first_seen_at: Set(Utc::now()),
+                listed_at: Set(Some(Utc::now())),
+                ..Default::default()
+            };
+            row.insert(db).await
+        }
+    }
+}
+
+/// Flags the account's repositories that a complete listing no longer shows; history is kept.
+pub async fn mark_gone_except(db: &impl ConnectionTrait, account_id: i64, listed: &[i64]) -> Result<u64, DbErr> {
+    let mut update = repository::Entity::update_many()
+        .col_expr(repository::Column::IsGone, Expr::value(true))
+        .filter(repository::Column::AccountId.eq(account_id))
+        .filter(repository::Column::IsGone.eq(false));
+    if !listed.is_empty() {
+        update = update.filter(repository::Column::GithubId.is_not_in(listed.iter().copied()));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}
+
+/// The account's repositories that GitHub still lists.
+pub async fn of_account(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<repository::Model>, DbErr> {
+    repository::Entity::find()
+        .filter(repository::Column::AccountId.eq(account_id))
+        .filter(repository::Column::IsGone.eq(false))
+        .order_by_asc(repository::Column::NameKey)
+        .all(db)
+        .await
+}
+
+/// The repository currently named `owner/name` (case-insensitive).
+pub async fn find_by_name(
+    db: &impl ConnectionTrait,
+    owner: &str,
+    name: &str,
+) -> Result<Option<repository::Model>, DbErr> {
+    repository::Entity::find()
+        .filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()))
+        .filter(repository::Column::NameKey.eq(name.to_ascii_lowercase()))
+        .order_by_asc(repository::Column::IsGone)
+        .order_by_desc(repository::Column::Id)
+        .one(db)
+        .await
+}
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<repository::Model>, DbErr> {
+    repository::Entity::find_by_id(id).one(db).await
+}
+
+/// Marks a known repository as one to keep refreshed on schedule.
+pub async fn set_tracked(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    repository::Entity::update_many()
+        .col_expr(repository::Column::IsTracked, Expr::value(true))
+        .filter(repository::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Repositories added with `refreshRepo`, which the schedule refreshes with the accounts.
+pub async fn tracked(db: &impl ConnectionTrait) -> Result<Vec<repository::Model>, DbErr> {
+    repository::Entity::find()
+        .filter(repository::Column::IsTracked.eq(true))
+        .filter(repository::Column::IsGone.eq(false))
+        .order_by_asc(repository::Column::Id)
+        .all(db)
+        .await
+}
+
+/// How a refresh ended, for a refresh that changed no data.
+pub async fn record_outcome(
+    db: &impl ConnectionTrait,
+    id: i64,
+    outcome: &str,
+    error: Option<String>,
+    gone: bool,
+    at: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let mut update = repository::Entity::update_many()
+        .col_expr(repository::Column::LastOutcome, Expr::value(outcome))
+        .col_expr(repository::Column::LastError, Expr::value(error))
+        .col_expr(repository::Column::LastRefreshedAt, Expr::value(at))
+        .filter(repository::Column::Id.eq(id));
+    if gone {
+        update = update.col_expr(repository::Column::IsGone, Expr::value(true));
+    }
+    update.exec(db).await?;
+    Ok(())
+}
