@@ -2,12 +2,12 @@
 //! reused for `REPO_CACHE_TTL_HOURS`.
 use chrono::Utc;
 use entity::repository;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use super::{repo_info, CrawlError};
 use crate::domain::OwnerLogin;
 use crate::github::{dto, Fetched, GitHub, GitHubError};
-use crate::store::{self, db::write_lock};
+use crate::store::{self, db::begin_write};
 
 /// The account's current repositories: from the database while the last listing is fresh,
 /// else listed again from GitHub (repositories no longer listed are flagged gone).
@@ -47,19 +47,19 @@ pub async fn repositories(
                 return Ok(store::repositories::of_account(db, account.id).await?);
             }
             Ok(Some((repos, etag, pages))) => {
-                let _writer = write_lock(db).await;
-                let tx = db.begin().await?;
+                let tx = begin_write(db).await?;
                 let mut ids = Vec::with_capacity(repos.len());
                 for repo in repos {
                     ids.push(repo.id);
-                    store::repositories::upsert(&tx, Some(account.id), &repo_info(repo, owner.as_str()), false).await?;
+                    store::repositories::upsert(&*tx, Some(account.id), &repo_info(repo, owner.as_str()), false)
+                        .await?;
                 }
-                let gone = store::repositories::mark_gone_except(&tx, account.id, &ids).await?;
+                let gone = store::repositories::mark_gone_except(&*tx, account.id, &ids).await?;
                 if gone > 0 {
                     tracing::info!(%owner, gone, "repositories no longer listed by GitHub are flagged gone");
                 }
                 let etag = etag.filter(|_| pages == 1);
-                store::accounts::mark_listed(&tx, account.id, owner.as_str(), kind, etag, Utc::now()).await?;
+                store::accounts::mark_listed(&*tx, account.id, owner.as_str(), kind, etag, Utc::now()).await?;
                 tx.commit().await?;
                 return Ok(store::repositories::of_account(db, account.id).await?);
             }

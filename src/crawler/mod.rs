@@ -249,7 +249,10 @@ impl Crawler {
             Err(err) => return Err(CrawlError::Lookup { target: full_name, source: err }),
         };
         let account = store::accounts::find(&self.db, owner).await?.map(|a| a.id);
-        Ok(Ok(store::repositories::upsert(&self.db, account, &info, true).await?))
+        let tx = store::db::begin_write(&self.db).await?;
+        let repo = store::repositories::upsert(&*tx, account, &info, true).await?;
+        tx.commit().await?;
+        Ok(Ok(repo))
     }
 
     /// Refreshes one repository; never fails the caller: failures become outcomes.

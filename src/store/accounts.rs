@@ -2,15 +2,18 @@
 use chrono::{DateTime, Utc};
 use entity::account;
 use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+
+use super::db::begin_write;
 
 use crate::domain::OwnerLogin;
 
 /// The account row of `owner`, created if missing.
-pub async fn get_or_create(db: &impl ConnectionTrait, owner: &OwnerLogin) -> Result<account::Model, DbErr> {
+pub async fn get_or_create(db: &DatabaseConnection, owner: &OwnerLogin) -> Result<account::Model, DbErr> {
     if let Some(found) = find(db, owner).await? {
         return Ok(found);
     }
+    let tx = begin_write(db).await?;
     let row = account::ActiveModel {
         login: Set(owner.as_str().to_string()),
         login_key: Set(owner.key()),
@@ -19,8 +22,9 @@ pub async fn get_or_create(db: &impl ConnectionTrait, owner: &OwnerLogin) -> Res
     };
     account::Entity::insert(row)
         .on_conflict(OnConflict::column(account::Column::LoginKey).do_nothing().to_owned())
-        .exec_without_returning(db)
+        .exec_without_returning(&*tx)
         .await?;
+    tx.commit().await?;
     find(db, owner).await?.ok_or_else(|| DbErr::RecordNotFound(format!("account {owner}")))
 }
 

@@ -8,10 +8,10 @@ use entity::{contributor, first_contribution, monthly_first_contributors as mont
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationTrait, TransactionTrait,
+    QuerySelect, RelationTrait,
 };
 
-use super::db::write_lock;
+use super::db::begin_write;
 use super::BATCH_ROWS;
 use crate::domain::{ContributorKey, Month};
 
@@ -52,10 +52,9 @@ pub async fn apply_refresh(
     firsts: Vec<ContributorFirst>,
     state: RepoState,
 ) -> Result<u64, DbErr> {
-    let _writer = write_lock(db).await;
-    let tx = db.begin().await?;
+    let tx = begin_write(db).await?;
     let repo = repository::Entity::find_by_id(repository_id)
-        .one(&tx)
+        .one(&*tx)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("repository {repository_id}")))?;
 
@@ -64,16 +63,16 @@ pub async fn apply_refresh(
         .column(first_contribution::Column::ContributorId)
         .filter(first_contribution::Column::RepositoryId.eq(repository_id))
         .into_tuple::<i64>()
-        .all(&tx)
+        .all(&*tx)
         .await?
         .into_iter()
         .collect();
 
-    let ids = upsert_contributors(&tx, &firsts).await?;
+    let ids = upsert_contributors(&*tx, &firsts).await?;
     if mode == ApplyMode::Replace {
         first_contribution::Entity::delete_many()
             .filter(first_contribution::Column::RepositoryId.eq(repository_id))
-            .exec(&tx)
+            .exec(&*tx)
             .await?;
     }
     let mut new_contributors = 0u64;
@@ -107,10 +106,10 @@ pub async fn apply_refresh(
                     Expr::cust("first_contributions.commit_count + excluded.commit_count"),
                 )
                 .to_owned();
-        first_contribution::Entity::insert_many(rows).on_conflict(merge).exec_without_returning(&tx).await?;
+        first_contribution::Entity::insert_many(rows).on_conflict(merge).exec_without_returning(&*tx).await?;
     }
 
-    rebuild_read_model(&tx, &repo).await?;
+    rebuild_read_model(&*tx, &repo).await?;
 
     repository::Entity::update_many()
         .col_expr(repository::Column::HeadSha, Expr::value(state.head_sha))
@@ -119,7 +118,7 @@ pub async fn apply_refresh(
         .col_expr(repository::Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(repository::Column::LastRefreshedAt, Expr::value(state.at))
         .filter(repository::Column::Id.eq(repository_id))
-        .exec(&tx)
+        .exec(&*tx)
         .await?;
     tx.commit().await?;
     Ok(new_contributors)

@@ -3,7 +3,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    TransactionTrait,
+};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// Opens a pool on `url`. SQLite files are put in WAL mode so that readers never wait for the
@@ -15,7 +18,9 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .max_connections(if sqlite { 8 } else { 16 })
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Another process (a `crawl` beside `serve`) may hold SQLite's write lock for a while.
+        .map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(30)));
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
     if sqlite {
@@ -42,14 +47,34 @@ pub fn redact_url(url: &str) -> String {
 
 static SQLITE_WRITER: Mutex<()> = Mutex::const_new(());
 
-/// SQLite allows one writer at a time and fails (instead of waiting) a transaction that read
-/// before it wrote while another wrote. Write transactions therefore take this lock first on
-/// SQLite; PostgreSQL needs none.
-pub async fn write_lock(db: &impl ConnectionTrait) -> Option<MutexGuard<'static, ()>> {
-    match db.get_database_backend() {
+/// A write transaction. SQLite allows one writer at a time and fails, instead of waiting, a
+/// transaction that read before it wrote while another connection wrote; so on SQLite every
+/// write of the process goes through one lock, held until commit or drop. PostgreSQL needs none.
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    _writer: Option<MutexGuard<'static, ()>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+}
+
+/// Begins a write transaction (see `WriteTx`).
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
+    let writer = match db.get_database_backend() {
         DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
         _ => None,
-    }
+    };
+    Ok(WriteTx { tx: db.begin().await?, _writer: writer })
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@ use chrono::{DateTime, Utc};
 use entity::{monthly_first_contributors as monthly, repository};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
+
+use super::db::begin_write;
 
 /// What a GitHub listing or lookup says of a repository.
 #[derive(Debug, Clone)]
@@ -129,13 +131,14 @@ pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<rep
 }
 
 /// Marks a known repository as one to keep refreshed on schedule.
-pub async fn set_tracked(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+pub async fn set_tracked(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
+    let tx = begin_write(db).await?;
     repository::Entity::update_many()
         .col_expr(repository::Column::IsTracked, Expr::value(true))
         .filter(repository::Column::Id.eq(id))
-        .exec(db)
+        .exec(&*tx)
         .await?;
-    Ok(())
+    tx.commit().await
 }
 
 /// Repositories added with `refreshRepo`, which the schedule refreshes with the accounts.
@@ -150,7 +153,7 @@ pub async fn tracked(db: &impl ConnectionTrait) -> Result<Vec<repository::Model>
 
 /// How a refresh ended, for a refresh that changed no data.
 pub async fn record_outcome(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     id: i64,
     outcome: &str,
     error: Option<String>,
@@ -165,6 +168,7 @@ pub async fn record_outcome(
     if gone {
         update = update.col_expr(repository::Column::IsGone, Expr::value(true));
     }
-    update.exec(db).await?;
-    Ok(())
+    let tx = begin_write(db).await?;
+    update.exec(&*tx).await?;
+    tx.commit().await
 }

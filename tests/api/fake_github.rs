@@ -481,18 +481,19 @@ impl Produced {
     }
 }
 
-/// One page of `items` with GitHub's `Link` header (`next`, `last`).
+/// One page of `total` items (item `i` made by `item`) with GitHub's `Link` header.
 fn paginate(
     base_url: &str,
     path: &str,
     query: &HashMap<String, String>,
-    items: Vec<Value>,
+    total: usize,
+    item: impl Fn(usize) -> Value,
     wrap: impl FnOnce(Vec<Value>) -> Value,
 ) -> Produced {
     let per_page: usize = query.get("per_page").and_then(|v| v.parse().ok()).unwrap_or(30).clamp(1, 100);
     let page: usize = query.get("page").and_then(|v| v.parse().ok()).unwrap_or(1).max(1);
-    let pages = items.len().div_ceil(per_page).max(1);
-    let slice: Vec<Value> = items.into_iter().skip((page - 1) * per_page).take(per_page).collect();
+    let pages = total.div_ceil(per_page).max(1);
+    let slice: Vec<Value> = ((page - 1) * per_page..(page * per_page).min(total)).map(item).collect();
     let link_to = |p: usize| {
         let mut q: Vec<(String, String)> =
             query.iter().filter(|(k, _)| *k != "page").map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -568,12 +569,12 @@ async fn list_repos(
             Some((_, k)) if k == kind => {}
             _ => return Produced::status(404, "Not Found"),
         }
-        let items = w
+        let items: Vec<Value> = w
             .account_repos
             .get(&key(&owner))
             .map(|names| names.iter().filter_map(|n| w.repos.get(n)).map(repo_json).collect())
             .unwrap_or_default();
-        paginate(&base, &path, &parse_query(&raw), items, Value::Array)
+        paginate(&base, &path, &parse_query(&raw), items.len(), |i| items[i].clone(), Value::Array)
     })
     .await
 }
@@ -626,8 +627,7 @@ async fn list_commits(
         }
         let order = listing_order(w, &full).unwrap_or_default();
         let r = &w.repos[&full];
-        let items = order.iter().map(|sha| commit_json(&r.commits[sha])).collect();
-        paginate(&base, &path, &parse_query(&q), items, Value::Array)
+        paginate(&base, &path, &parse_query(&q), order.len(), |i| commit_json(&r.commits[&order[i]]), Value::Array)
     })
     .await
 }
@@ -658,8 +658,7 @@ async fn compare(
             (false, false) => "diverged",
         };
         let (ahead_by, total) = (ahead.len(), ahead.len());
-        let items = ahead.into_iter().map(commit_json).collect();
-        paginate(&base_url, &path, &parse_query(&q), items, |commits| {
+        paginate(&base_url, &path, &parse_query(&q), ahead.len(), |i| commit_json(ahead[i]), |commits| {
             json!({"status": status, "ahead_by": ahead_by, "behind_by": behind, "total_commits": total, "commits": commits, "files": []})
         })
     })

@@ -9,5 +9,6 @@ mod fake_github;
 #[allow(dead_code)]
 mod helpers;
 
+mod cli;
 mod crawler;
 mod foundation;
