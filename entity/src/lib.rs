@@ -3,6 +3,7 @@ pub mod account;
 pub mod contributor;
 pub mod first_contribution;
 pub mod monthly_first_contributors;
+pub mod monthly_total;
 pub mod refresh_job;
 pub mod repository;
 pub mod schedule_tick;

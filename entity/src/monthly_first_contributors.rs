@@ -12,6 +12,8 @@ pub struct Model {
     /// First day of the month.
     #[sea_orm(primary_key, auto_increment = false)]
     pub month: Date,
+    /// -(year·12 + month), for newest-first keyset pages.
+    pub month_desc_key: i32,
     pub owner: String,
     pub repo_name: String,
     pub owner_key: String,

@@ -30,6 +30,10 @@ pub struct Model {
     pub first_seen_at: DateTimeUtc,
     /// When GitHub last described this repository (listing or lookup).
     pub listed_at: Option<DateTimeUtc>,
+    /// Read-model rows of this repository without bots.
+    pub monthly_rows: i32,
+    /// Read-model rows of this repository with bots.
+    pub monthly_rows_with_bots: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

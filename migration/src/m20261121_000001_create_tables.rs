@@ -42,6 +42,8 @@ enum Repositories {
     IsTracked,
     FirstSeenAt,
     ListedAt,
+    MonthlyRows,
+    MonthlyRowsWithBots,
 }
 
 #[derive(DeriveIden)]
@@ -69,11 +71,20 @@ enum MonthlyFirstContributors {
     RepositoryId,
     IncludeBots,
     Month,
+    MonthDescKey,
     Owner,
     RepoName,
     OwnerKey,
     NameKey,
     NewContributors,
+}
+
+#[derive(DeriveIden)]
+enum MonthlyTotals {
+    Table,
+    IncludeBots,
+    Month,
+    Repositories,
 }
 
 #[derive(DeriveIden)]
@@ -163,6 +174,9 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Repositories::IsTracked).boolean().not_null().default(false))
                     .col(ColumnDef::new(Repositories::FirstSeenAt).timestamp_with_time_zone().not_null())
                     .col(ColumnDef::new(Repositories::ListedAt).timestamp_with_time_zone())
+                    // Read-model rows of this repository (without / with bots), kept with the rows.
+                    .col(ColumnDef::new(Repositories::MonthlyRows).integer().not_null().default(0))
+                    .col(ColumnDef::new(Repositories::MonthlyRowsWithBots).integer().not_null().default(0))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_repositories_account")
@@ -271,6 +285,8 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(MonthlyFirstContributors::RepositoryId).big_integer().not_null())
                     .col(ColumnDef::new(MonthlyFirstContributors::IncludeBots).boolean().not_null())
                     .col(ColumnDef::new(MonthlyFirstContributors::Month).date().not_null())
+                    // -(year·12 + month): newest-first pages read an all-ascending index.
+                    .col(ColumnDef::new(MonthlyFirstContributors::MonthDescKey).integer().not_null())
                     .col(ColumnDef::new(MonthlyFirstContributors::Owner).string().not_null())
                     .col(ColumnDef::new(MonthlyFirstContributors::RepoName).string().not_null())
                     .col(key_column(backend, MonthlyFirstContributors::OwnerKey))
@@ -293,47 +309,38 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // Keyset indexes, one per order the API reads in:
-        // GraphQL (month, owner, name), GraphQL filtered by owner, REST (month, name, owner).
+        // Keyset indexes, one per order the API reads in: GraphQL by month (ascending and
+        // descending), the same within one owner, and REST (month, name, owner).
+        use MonthlyFirstContributors as M;
         for (name, cols) in [
-            (
-                "idx_monthly_month_owner_name",
-                [
-                    MonthlyFirstContributors::IncludeBots,
-                    MonthlyFirstContributors::Month,
-                    MonthlyFirstContributors::OwnerKey,
-                    MonthlyFirstContributors::NameKey,
-                    MonthlyFirstContributors::RepositoryId,
-                ],
-            ),
-            (
-                "idx_monthly_owner_month_name",
-                [
-                    MonthlyFirstContributors::IncludeBots,
-                    MonthlyFirstContributors::OwnerKey,
-                    MonthlyFirstContributors::Month,
-                    MonthlyFirstContributors::NameKey,
-                    MonthlyFirstContributors::RepositoryId,
-                ],
-            ),
-            (
-                "idx_monthly_month_name_owner",
-                [
-                    MonthlyFirstContributors::IncludeBots,
-                    MonthlyFirstContributors::Month,
-                    MonthlyFirstContributors::NameKey,
-                    MonthlyFirstContributors::OwnerKey,
-                    MonthlyFirstContributors::RepositoryId,
-                ],
-            ),
+            ("idx_monthly_asc", [M::IncludeBots, M::Month, M::OwnerKey, M::NameKey, M::RepositoryId]),
+            ("idx_monthly_desc", [M::IncludeBots, M::MonthDescKey, M::OwnerKey, M::NameKey, M::RepositoryId]),
+            ("idx_monthly_owner_asc", [M::IncludeBots, M::OwnerKey, M::Month, M::NameKey, M::RepositoryId]),
+            ("idx_monthly_owner_desc", [M::IncludeBots, M::OwnerKey, M::MonthDescKey, M::NameKey, M::RepositoryId]),
+            ("idx_monthly_rest", [M::IncludeBots, M::Month, M::NameKey, M::OwnerKey, M::RepositoryId]),
         ] {
             let mut index = Index::create();
-            index.if_not_exists().name(name).table(MonthlyFirstContributors::Table);
+            index.if_not_exists().name(name).table(M::Table);
             for col in cols {
                 index.col(col);
             }
             manager.create_index(index.to_owned()).await?;
         }
+
+        // Read-model rows per month, kept in the same transaction as the rows: totals and deep
+        // REST pages without scanning the read model.
+        manager
+            .create_table(
+                Table::create()
+                    .table(MonthlyTotals::Table)
+                    .if_not_exists()
+                    .col(ColumnDef::new(MonthlyTotals::IncludeBots).boolean().not_null())
+                    .col(ColumnDef::new(MonthlyTotals::Month).date().not_null())
+                    .col(ColumnDef::new(MonthlyTotals::Repositories).integer().not_null())
+                    .primary_key(Index::create().col(MonthlyTotals::IncludeBots).col(MonthlyTotals::Month))
+                    .to_owned(),
+            )
+            .await?;
 
         manager
             .create_table(
@@ -397,6 +404,7 @@ impl MigrationTrait for Migration {
         for table in [
             ScheduleTicks::Table.into_iden(),
             RefreshJobs::Table.into_iden(),
+            MonthlyTotals::Table.into_iden(),
             MonthlyFirstContributors::Table.into_iden(),
             FirstContributions::Table.into_iden(),
             Contributors::Table.into_iden(),

@@ -1,24 +1,38 @@
 //! The GraphQL API: schema, queries, mutations, subscriptions, connection/cursor helpers.
-use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+mod cursor;
+mod error;
+mod jobs;
+mod loaders;
+mod monthly;
+mod query;
+mod repository;
+mod scalars;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
 use sea_orm::DatabaseConnection;
 
-pub struct Query;
-
-#[Object]
-impl Query {
-    /// Version of the running git-collector.
-    async fn version(&self) -> &'static str {
-        env!("CARGO_PKG_VERSION")
-    }
-}
+pub use error::ApiError;
+pub use query::Query;
 
 pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema with its limits; `db` is what resolvers read from.
+/// Deepest query accepted.
+pub const MAX_DEPTH: usize = 10;
+/// Costliest query accepted: a page of 100 rows with a nested page of 100 is 10,000 nodes.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// Builds the schema with its limits; `db` is what resolvers read from (None: only for the SDL).
 pub fn build_schema(db: Option<DatabaseConnection>) -> AppSchema {
-    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription).limit_depth(12).limit_complexity(5_000);
+    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32);
     if let Some(db) = db {
-        builder = builder.data(db);
+        builder = builder
+            .data(DataLoader::new(loaders::RepositoryLoader { db: db.clone() }, tokio::spawn))
+            .data(DataLoader::new(loaders::ContributorCountLoader { db: db.clone() }, tokio::spawn))
+            .data(db);
     }
     builder.finish()
 }

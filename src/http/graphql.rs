@@ -114,7 +114,23 @@ fn wants_graphql_response(headers: &HeaderMap) -> bool {
     accepts(headers, GRAPHQL_RESPONSE)
 }
 
-fn respond(headers: &HeaderMap, response: BatchResponse) -> Response {
+/// Errors raised by the GraphQL engine itself (syntax, validation, limits, argument parsing)
+/// carry no code: they are the client's, so they get BAD_USER_INPUT. Resolver errors always
+/// carry theirs.
+fn add_error_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            error.extensions.get_or_insert_with(Default::default).set("code", "BAD_USER_INPUT");
+        }
+    }
+}
+
+fn respond(headers: &HeaderMap, mut response: BatchResponse) -> Response {
+    match &mut response {
+        BatchResponse::Single(r) => add_error_codes(r),
+        BatchResponse::Batch(list) => list.iter_mut().for_each(add_error_codes),
+    }
     let modern = wants_graphql_response(headers);
     // With the GraphQL media type, a request that could not run at all (no data) is a 4xx;
     // with legacy JSON every well-formed GraphQL response is a 200.

@@ -1,6 +1,7 @@
 //! The axum router: /graphql, /api/repos, health, metrics.
 mod graphql;
 mod health;
+mod rest;
 
 use std::sync::Arc;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(health::router())
         .merge(graphql::router())
+        .merge(rest::router())
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http());

@@ -3,8 +3,8 @@
 //! repository's new head: a crash leaves the previous consistent state.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
-use entity::{contributor, first_contribution, monthly_first_contributors as monthly, repository};
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::{contributor, first_contribution, monthly_first_contributors as monthly, monthly_total, repository};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
@@ -157,7 +157,8 @@ async fn upsert_contributors(
     Ok(ids)
 }
 
-/// Recomputes the repository's monthly rows (with and without bots) from its first contributions.
+/// Recomputes the repository's monthly rows (with and without bots) from its first
+/// contributions, and keeps the per-month and per-repository row counts in step.
 async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model) -> Result<(), DbErr> {
     let firsts: Vec<(DateTime<Utc>, bool)> = first_contribution::Entity::find()
         .select_only()
@@ -177,6 +178,14 @@ async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model)
             entry.1 += 1;
         }
     }
+    let old: Vec<(bool, NaiveDate)> = monthly::Entity::find()
+        .select_only()
+        .column(monthly::Column::IncludeBots)
+        .column(monthly::Column::Month)
+        .filter(monthly::Column::RepositoryId.eq(repo.id))
+        .into_tuple()
+        .all(tx)
+        .await?;
     monthly::Entity::delete_many().filter(monthly::Column::RepositoryId.eq(repo.id)).exec(tx).await?;
     let rows: Vec<monthly::ActiveModel> = counts
         .into_iter()
@@ -186,6 +195,7 @@ async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model)
             repository_id: Set(repo.id),
             include_bots: Set(include_bots),
             month: Set(month.first_day()),
+            month_desc_key: Set(month.desc_key()),
             owner: Set(repo.owner.clone()),
             repo_name: Set(repo.name.clone()),
             owner_key: Set(repo.owner_key.clone()),
@@ -193,8 +203,137 @@ async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model)
             new_contributors: Set(n),
         })
         .collect();
+
+    // Per-month totals: -1 for each old row, +1 for each new one, in key order (lock order).
+    let mut deltas: BTreeMap<(bool, NaiveDate), i32> = BTreeMap::new();
+    for key in &old {
+        *deltas.entry(*key).or_default() -= 1;
+    }
+    let (mut humans, mut all) = (0, 0);
+    for row in &rows {
+        let (include_bots, month) = (*row.include_bots.as_ref(), *row.month.as_ref());
+        *deltas.entry((include_bots, month)).or_default() += 1;
+        if include_bots {
+            all += 1
+        } else {
+            humans += 1
+        }
+    }
     for chunk in rows.chunks(BATCH_ROWS) {
         monthly::Entity::insert_many(chunk.to_vec()).exec_without_returning(tx).await?;
     }
+    let changes: Vec<monthly_total::ActiveModel> = deltas
+        .into_iter()
+        .filter(|(_, delta)| *delta != 0)
+        .map(|((include_bots, month), delta)| monthly_total::ActiveModel {
+            include_bots: Set(include_bots),
+            month: Set(month),
+            repositories: Set(delta),
+        })
+        .collect();
+    for chunk in changes.chunks(BATCH_ROWS) {
+        let add = OnConflict::columns([monthly_total::Column::IncludeBots, monthly_total::Column::Month])
+            .value(
+                monthly_total::Column::Repositories,
+                Expr::cust("monthly_totals.repositories + excluded.repositories"),
+            )
+            .to_owned();
+        monthly_total::Entity::insert_many(chunk.to_vec()).on_conflict(add).exec_without_returning(tx).await?;
+    }
+    repository::Entity::update_many()
+        .col_expr(repository::Column::MonthlyRows, Expr::value(humans))
+        .col_expr(repository::Column::MonthlyRowsWithBots, Expr::value(all))
+        .filter(repository::Column::Id.eq(repo.id))
+        .exec(tx)
+        .await?;
     Ok(())
+}
+
+/// A contributor of a repository, as the API shows it.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct RepoContributor {
+    pub contributor_id: i64,
+    pub login: Option<String>,
+    pub github_id: Option<i64>,
+    pub is_bot: bool,
+    pub first_contribution_at: DateTime<Utc>,
+    pub commit_count: i64,
+}
+
+fn contributors_base(repository_id: i64, include_bots: bool) -> sea_orm::Select<first_contribution::Entity> {
+    let mut select = first_contribution::Entity::find()
+        .join(JoinType::InnerJoin, first_contribution::Relation::Contributor.def())
+        .filter(first_contribution::Column::RepositoryId.eq(repository_id));
+    if !include_bots {
+        select = select.filter(contributor::Column::IsBot.eq(false));
+    }
+    select
+}
+
+/// A page of a repository's contributors in order of first contribution.
+pub async fn contributors_page(
+    db: &impl ConnectionTrait,
+    repository_id: i64,
+    include_bots: bool,
+    request: &super::page::PageRequest,
+) -> Result<super::page::Page<RepoContributor>, DbErr> {
+    let columns = [
+        Expr::col((first_contribution::Entity, first_contribution::Column::FirstContributionAt)).into(),
+        Expr::col((first_contribution::Entity, first_contribution::Column::ContributorId)).into(),
+    ];
+    let base = contributors_base(repository_id, include_bots);
+    let page = super::page::keyset(db, base.clone(), &columns, request).await?;
+    // The page's rows, with the contributor's columns.
+    let ids: Vec<i64> = page.rows.iter().map(|r| r.contributor_id).collect();
+    let people: HashMap<i64, contributor::Model> = contributor::Entity::find()
+        .filter(contributor::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    let rows = page
+        .rows
+        .into_iter()
+        .filter_map(|fc| {
+            let c = people.get(&fc.contributor_id)?;
+            Some(RepoContributor {
+                contributor_id: fc.contributor_id,
+                login: c.login.clone(),
+                github_id: c.github_id,
+                is_bot: c.is_bot,
+                first_contribution_at: fc.first_contribution_at,
+                commit_count: fc.commit_count,
+            })
+        })
+        .collect();
+    Ok(super::page::Page { rows, has_previous: page.has_previous, has_next: page.has_next })
+}
+
+pub async fn contributors_count(
+    db: &impl ConnectionTrait,
+    repository_id: i64,
+    include_bots: bool,
+) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    contributors_base(repository_id, include_bots).count(db).await
+}
+
+/// Contributor counts of several repositories at once: repository id → count.
+pub async fn contributor_counts(
+    db: &impl ConnectionTrait,
+    repository_ids: &[i64],
+    include_bots: bool,
+) -> Result<HashMap<i64, i64>, DbErr> {
+    let mut select = first_contribution::Entity::find()
+        .select_only()
+        .column(first_contribution::Column::RepositoryId)
+        .column_as(first_contribution::Column::ContributorId.count(), "n")
+        .join(JoinType::InnerJoin, first_contribution::Relation::Contributor.def())
+        .filter(first_contribution::Column::RepositoryId.is_in(repository_ids.iter().copied()))
+        .group_by(first_contribution::Column::RepositoryId);
+    if !include_bots {
+        select = select.filter(contributor::Column::IsBot.eq(false));
+    }
+    Ok(select.into_tuple::<(i64, i64)>().all(db).await?.into_iter().collect())
 }

@@ -2,6 +2,9 @@
 pub mod accounts;
 pub mod contributions;
 pub mod db;
+pub mod jobs;
+pub mod page;
+pub mod read_model;
 pub mod repositories;
 
 /// Rows written per INSERT statement: far below SQLite's and PostgreSQL's parameter limits.

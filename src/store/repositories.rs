@@ -172,3 +172,47 @@ pub async fn record_outcome(
     update.exec(&*tx).await?;
     tx.commit().await
 }
+
+/// A page of repositories in (owner, name) order, optionally of one owner.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    owner: Option<&str>,
+    request: &super::page::PageRequest,
+) -> Result<super::page::Page<repository::Model>, DbErr> {
+    let mut base = repository::Entity::find();
+    if let Some(owner) = owner {
+        base = base.filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()));
+    }
+    let columns = [
+        Expr::col(repository::Column::OwnerKey).into(),
+        Expr::col(repository::Column::NameKey).into(),
+        Expr::col(repository::Column::Id).into(),
+    ];
+    super::page::keyset(db, base, &columns, request).await
+}
+
+pub async fn count(db: &impl ConnectionTrait, owner: Option<&str>) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    let mut select = repository::Entity::find();
+    if let Some(owner) = owner {
+        select = select.filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()));
+    }
+    select.count(db).await
+}
+
+/// Ids of the repositories currently named `name` (of `owner`, when given).
+pub async fn ids_named(db: &impl ConnectionTrait, owner: Option<&str>, name: &str) -> Result<Vec<i64>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut select = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
+        .filter(repository::Column::NameKey.eq(name.to_ascii_lowercase()));
+    if let Some(owner) = owner {
+        select = select.filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()));
+    }
+    select.into_tuple().all(db).await
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<repository::Model>, DbErr> {
+    repository::Entity::find().filter(repository::Column::Id.is_in(ids.iter().copied())).all(db).await
+}

@@ -158,3 +158,42 @@ where
     }
     false
 }
+
+impl TestApp {
+    /// POSTs a GraphQL request (as admin when `admin`) and returns the JSON response.
+    pub async fn graphql_as(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+        token: Option<&str>,
+    ) -> serde_json::Value {
+        let mut request =
+            self.http.post(self.url("/graphql")).json(&serde_json::json!({"query": query, "variables": variables}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("GraphQL request");
+        assert_eq!(response.status(), 200, "legacy JSON answers are 200");
+        response.json().await.expect("GraphQL JSON")
+    }
+
+    pub async fn graphql(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        self.graphql_as(query, variables, None).await
+    }
+
+    /// The response's data, asserting there is no error.
+    pub async fn data(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        let response = self.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors: {response}");
+        response["data"].clone()
+    }
+
+    /// The first error's `extensions.code`.
+    pub async fn error_code(&self, query: &str, variables: serde_json::Value) -> String {
+        let response = self.graphql(query, variables).await;
+        response["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("an error with a code: {response}"))
+            .to_string()
+    }
+}

@@ -8,7 +8,11 @@ mod crawl_helpers;
 mod fake_github;
 #[allow(dead_code)]
 mod helpers;
+#[allow(dead_code)]
+mod seed;
 
 mod cli;
 mod crawler;
 mod foundation;
+mod graphql;
+mod rest;

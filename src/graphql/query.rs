@@ -1,0 +1,85 @@
+//! The `Query` root of the contract.
+use async_graphql::{Context, Object, ID};
+use sea_orm::DatabaseConnection;
+
+use super::cursor::PageArgs;
+use super::error::ApiResult;
+use super::jobs::{self, JobStatus, RefreshJob, RefreshJobConnection};
+use super::monthly::{self, MonthlyArgs, MonthlyConnection, MonthlyOrder};
+use super::repository::{self, page_complexity, Repository, RepositoryConnection};
+use super::scalars::Date;
+use crate::domain::{OwnerLogin, RepoName};
+use crate::store;
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// First-time contributors per repository and month.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn monthly_first_contributors(
+        &self,
+        ctx: &Context<'_>,
+        owner: Option<String>,
+        repo: Option<String>,
+        from: Option<Date>,
+        to: Option<Date>,
+        #[graphql(default_with = "Some(false)")] include_bots: Option<bool>,
+        #[graphql(default_with = "Some(MonthlyOrder::MonthAsc)")] order_by: Option<MonthlyOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<MonthlyConnection> {
+        let args = MonthlyArgs {
+            owner,
+            repo,
+            from,
+            to,
+            include_bots: include_bots.unwrap_or(false),
+            order: order_by.unwrap_or(MonthlyOrder::MonthAsc),
+        };
+        monthly::connection(ctx.data_unchecked(), args, None, PageArgs::new(first, after, last, before)).await
+    }
+
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn repositories(
+        &self,
+        ctx: &Context<'_>,
+        owner: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<RepositoryConnection> {
+        repository::repositories(ctx.data_unchecked(), owner, PageArgs::new(first, after, last, before)).await
+    }
+
+    /// The repository currently named `owner/name`, if it is known.
+    async fn repository(&self, ctx: &Context<'_>, owner: String, name: String) -> ApiResult<Option<Repository>> {
+        let owner = OwnerLogin::parse(&owner)?;
+        let name = RepoName::parse(&name)?;
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        Ok(store::repositories::find_by_name(db, owner.as_str(), name.as_str()).await?.map(Repository))
+    }
+
+    async fn refresh_job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<RefreshJob>> {
+        let id = jobs::parse_id(&id)?;
+        Ok(store::jobs::find(ctx.data_unchecked::<DatabaseConnection>(), id).await?.map(RefreshJob))
+    }
+
+    /// Refresh jobs, newest first.
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn refresh_jobs(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<JobStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<RefreshJobConnection> {
+        jobs::connection(ctx.data_unchecked(), status, PageArgs::new(first, after, last, before)).await
+    }
+}
