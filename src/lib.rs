@@ -19,6 +19,8 @@ pub mod graphql;
 pub mod http;
 /// Durable refresh jobs, workers and the cron schedule.
 pub mod jobs;
+/// In-process metrics in the Prometheus text format.
+pub mod metrics;
 /// Building and running the service.
 pub mod startup;
 /// Database access: every query lives here.

@@ -6,6 +6,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// The account job this repository job is part of.
+    pub parent_id: Option<i64>,
     pub owner: String,
     /// None: the whole account.
     pub repo: Option<String>,

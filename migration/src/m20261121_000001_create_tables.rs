@@ -91,6 +91,7 @@ enum MonthlyTotals {
 enum RefreshJobs {
     Table,
     Id,
+    ParentId,
     Owner,
     Repo,
     TargetKey,
@@ -348,6 +349,8 @@ impl MigrationTrait for Migration {
                     .table(RefreshJobs::Table)
                     .if_not_exists()
                     .col(ColumnDef::new(RefreshJobs::Id).big_integer().not_null().auto_increment().primary_key())
+                    // The account job that this repository job is part of.
+                    .col(ColumnDef::new(RefreshJobs::ParentId).big_integer())
                     .col(ColumnDef::new(RefreshJobs::Owner).string().not_null())
                     .col(ColumnDef::new(RefreshJobs::Repo).string())
                     .col(ColumnDef::new(RefreshJobs::TargetKey).string().not_null())
@@ -383,6 +386,28 @@ impl MigrationTrait for Migration {
                     .name("idx_refresh_jobs_status_id")
                     .table(RefreshJobs::Table)
                     .col(RefreshJobs::Status)
+                    .col(RefreshJobs::Id)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_refresh_jobs_parent")
+                    .table(RefreshJobs::Table)
+                    .col(RefreshJobs::ParentId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .if_not_exists()
+                    .name("idx_refresh_jobs_target")
+                    .table(RefreshJobs::Table)
+                    .col(RefreshJobs::TargetKey)
                     .col(RefreshJobs::Id)
                     .to_owned(),
             )

@@ -28,11 +28,12 @@ pub(super) async fn refresh(
 ) -> Result<RepoOutcome, RepoError> {
     let branch = repo.default_branch.as_deref().map(|b| format!("&sha={}", urlencode(b))).unwrap_or_default();
     let first_page = github.url(&format!("/repos/{}/{}/commits?per_page=100{branch}", repo.owner, repo.name));
-    // Only a head we fully crawled may be trusted to skip work.
-    let known_head = repo.head_sha.clone().filter(|_| repo.last_outcome.as_deref() != Some("failed"));
+    // The stored head, ETag and contributions are always written together: they agree even
+    // after a failed refresh, which changes none of them.
+    let known_head = repo.head_sha.clone();
     let etag = known_head.as_ref().and(repo.commits_etag.as_deref()).and_then(|e| e.strip_prefix(ETAG_PREFIX));
 
-    let (page, page_etag, next) = match github.get::<Vec<dto::Commit>>(&first_page, etag).await? {
+    let (page, page_etag, next) = match github.get_or_empty::<Vec<dto::Commit>>(&first_page, etag).await? {
         Fetched::NotModified => {
             store::repositories::record_outcome(db, repo.id, "unchanged", None, false, Utc::now()).await?;
             return Ok(RepoOutcome::Unchanged);
@@ -47,20 +48,14 @@ pub(super) async fn refresh(
 
     if let Some(old) = known_head {
         if old == head {
-            store::contributions::apply_refresh(
-                db,
-                repo.id,
-                ApplyMode::Merge,
-                Vec::new(),
-                RepoState { outcome: "unchanged", ..state },
-            )
-            .await?;
+            store::repositories::record_unchanged(db, repo.id, state.etag).await?;
             return Ok(RepoOutcome::Unchanged);
         }
         if let Some(agg) = compare(github, repo, &old, &head, progress).await? {
             let commits = agg.commits;
+            let firsts = agg.into_firsts();
             let new =
-                store::contributions::apply_refresh(db, repo.id, ApplyMode::Merge, agg.into_firsts(), state).await?;
+                store::contributions::apply_refresh(db, repo.id, Some(&old), ApplyMode::Merge, firsts, state).await?;
             progress.new_contributors.fetch_add(new, Ordering::Relaxed);
             return Ok(RepoOutcome::Updated { commits, new_contributors: new, full: false });
         }
@@ -70,22 +65,25 @@ pub(super) async fn refresh(
         );
     }
 
-    // Full crawl, streaming page by page.
+    // Full crawl, streaming page by page. Later pages are pinned to the head of the first, so
+    // that a push during the crawl cannot shift them.
     let mut agg = Aggregator::default();
     add_page(&mut agg, &page, progress);
     drop(page);
-    let mut url = next;
+    let mut url = next.map(|n| pin_sha(&n, &head));
     while let Some(current) = url.take() {
         match github.get::<Vec<dto::Commit>>(&current, None).await? {
             Fetched::Ok { body, next, .. } => {
                 add_page(&mut agg, &body, progress);
-                url = next;
+                url = next.map(|n| pin_sha(&n, &head));
             }
-            Fetched::NotModified | Fetched::Empty => {}
+            Fetched::NotModified | Fetched::Empty => return Err(unexpected(&current)),
         }
     }
     let commits = agg.commits;
-    let new = store::contributions::apply_refresh(db, repo.id, ApplyMode::Replace, agg.into_firsts(), state).await?;
+    let expected = repo.head_sha.as_deref();
+    let new = store::contributions::apply_refresh(db, repo.id, expected, ApplyMode::Replace, agg.into_firsts(), state)
+        .await?;
     progress.new_contributors.fetch_add(new, Ordering::Relaxed);
     Ok(RepoOutcome::Updated { commits, new_contributors: new, full: true })
 }
@@ -111,7 +109,7 @@ async fn compare(
                 add_page(&mut agg, &body.commits, progress);
                 url = next;
             }
-            Ok(Fetched::NotModified | Fetched::Empty) => {}
+            Ok(Fetched::NotModified | Fetched::Empty) => return Err(unexpected(&current)),
             Err(GitHubError::Permanent { status: 404, .. }) => return Ok(None),
             Err(err) => return Err(err.into()),
         }
@@ -128,8 +126,24 @@ fn add_page(agg: &mut Aggregator, commits: &[dto::Commit], progress: &Progress) 
 
 async fn empty(db: &DatabaseConnection, repo: &repository::Model) -> Result<RepoOutcome, RepoError> {
     let state = RepoState { head_sha: None, etag: None, outcome: "empty", at: Utc::now() };
-    store::contributions::apply_refresh(db, repo.id, ApplyMode::Replace, Vec::new(), state).await?;
+    let expected = repo.head_sha.as_deref();
+    store::contributions::apply_refresh(db, repo.id, expected, ApplyMode::Replace, Vec::new(), state).await?;
     Ok(RepoOutcome::Empty)
+}
+
+/// `url` with its `sha` parameter set to `head`.
+fn pin_sha(url: &str, head: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else { return url.to_string() };
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| if k == "sha" { (k.into_owned(), head.to_string()) } else { (k.into_owned(), v.into_owned()) })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+fn unexpected(url: &str) -> RepoError {
+    RepoError::GitHub(GitHubError::Invalid(format!("GitHub answered no content for {url}")))
 }
 
 /// Percent-encodes a branch name for a query string.

@@ -93,7 +93,9 @@ async fn list_pages(
                 repos.extend(body);
                 url = next;
             }
-            Fetched::NotModified | Fetched::Empty => {}
+            Fetched::NotModified | Fetched::Empty => {
+                return Err(GitHubError::Invalid(format!("GitHub answered no content for {current}")));
+            }
         }
         pages += 1;
     }

@@ -166,8 +166,30 @@ impl Crawler {
     pub async fn refresh(&self, target: &Target, progress: &Arc<Progress>) -> Result<CrawlReport, CrawlError> {
         match target {
             Target::Owner(owner) => self.refresh_account(owner, progress).await,
-            Target::Repo(owner, name) => self.refresh_named_repo(owner, name, progress).await,
+            Target::Repo(owner, name) => self.refresh_named_repo(owner, name, true, progress).await,
         }
+    }
+
+    /// The account's repositories, listed again when the listing is older than the cache TTL.
+    pub async fn list_account(
+        &self,
+        owner: &OwnerLogin,
+        progress: &Arc<Progress>,
+    ) -> Result<Vec<repository::Model>, CrawlError> {
+        let github = self.github.with_counters(progress.requests.clone());
+        listing::repositories(&self.db, &github, owner, self.settings.repo_cache_ttl).await
+    }
+
+    /// Refreshes one repository. `track`: keep it refreshed on schedule (a repository asked for
+    /// on its own, rather than as part of its account).
+    pub async fn refresh_repository(
+        &self,
+        owner: &OwnerLogin,
+        name: &RepoName,
+        track: bool,
+        progress: &Arc<Progress>,
+    ) -> Result<CrawlReport, CrawlError> {
+        self.refresh_named_repo(owner, name, track, progress).await
     }
 
     async fn refresh_account(&self, owner: &OwnerLogin, progress: &Arc<Progress>) -> Result<CrawlReport, CrawlError> {
@@ -193,6 +215,7 @@ impl Crawler {
         &self,
         owner: &OwnerLogin,
         name: &RepoName,
+        track: bool,
         progress: &Arc<Progress>,
     ) -> Result<CrawlReport, CrawlError> {
         let github = self.github.with_counters(progress.requests.clone());
@@ -205,12 +228,12 @@ impl Crawler {
             .filter(|r| !r.is_gone && r.listed_at.is_some_and(|at| Utc::now() - at < self.settings.repo_cache_ttl));
         let repo = match fresh {
             Some(repo) => {
-                if !repo.is_tracked {
+                if track && !repo.is_tracked {
                     store::repositories::set_tracked(&self.db, repo.id).await?;
                 }
                 repo.clone()
             }
-            None => match self.lookup(&github, owner, name, known.as_ref()).await? {
+            None => match self.lookup(&github, owner, name, known.as_ref(), track).await? {
                 Ok(repo) => repo,
                 Err(outcome) => {
                     progress.repos_done.store(1, Ordering::Relaxed);
@@ -230,6 +253,7 @@ impl Crawler {
         owner: &OwnerLogin,
         name: &RepoName,
         known: Option<&repository::Model>,
+        track: bool,
     ) -> Result<Result<repository::Model, RepoOutcome>, CrawlError> {
         let full_name = format!("{owner}/{name}");
         let url = github.url(&format!("/repos/{owner}/{name}"));
@@ -250,7 +274,7 @@ impl Crawler {
         };
         let account = store::accounts::find(&self.db, owner).await?.map(|a| a.id);
         let tx = store::db::begin_write(&self.db).await?;
-        let repo = store::repositories::upsert(&*tx, account, &info, true).await?;
+        let repo = store::repositories::upsert(&*tx, account, &info, track).await?;
         tx.commit().await?;
         Ok(Ok(repo))
     }
@@ -261,9 +285,14 @@ impl Crawler {
             return RepoOutcome::Failed("the crawler is shutting down".into());
         };
         let started = std::time::Instant::now();
-        let result = match self.settings.source {
-            Source::Commits => commits::refresh(&self.db, github, repo, progress).await,
-            Source::Stats => stats::refresh(&self.db, github, repo, progress).await,
+        // Read again: the row may have changed while this refresh waited for its turn.
+        let result = match store::repositories::find_by_id(&self.db, repo.id).await {
+            Ok(Some(current)) => match self.settings.source {
+                Source::Commits => commits::refresh(&self.db, github, &current, progress).await,
+                Source::Stats => stats::refresh(&self.db, github, &current, progress).await,
+            },
+            Ok(None) => Ok(RepoOutcome::Gone("deleted from the database".into())),
+            Err(err) => Err(RepoError::Database(err)),
         };
         let outcome = match result {
             Ok(outcome) => outcome,

@@ -24,7 +24,7 @@ pub(super) async fn refresh(
 ) -> Result<RepoOutcome, RepoError> {
     let url = github.url(&format!("/repos/{}/{}/stats/contributors", repo.owner, repo.name));
     let etag = repo.commits_etag.as_deref().and_then(|e| e.strip_prefix(ETAG_PREFIX));
-    let (stats, etag) = match github.get::<Vec<dto::ContributorStats>>(&url, etag).await? {
+    let (stats, etag) = match github.get_or_empty::<Vec<dto::ContributorStats>>(&url, etag).await? {
         Fetched::NotModified => {
             store::repositories::record_outcome(db, repo.id, "unchanged", None, false, Utc::now()).await?;
             return Ok(RepoOutcome::Unchanged);
@@ -55,7 +55,8 @@ pub(super) async fn refresh(
     // is kept (the commits source must crawl from scratch after them).
     let outcome = if empty { "empty" } else { "updated" };
     let state = RepoState { head_sha: None, etag, outcome, at: Utc::now() };
-    let new = store::contributions::apply_refresh(db, repo.id, ApplyMode::Replace, firsts, state).await?;
+    let expected = repo.head_sha.as_deref();
+    let new = store::contributions::apply_refresh(db, repo.id, expected, ApplyMode::Replace, firsts, state).await?;
     progress.new_contributors.fetch_add(new, Ordering::Relaxed);
     Ok(if empty { RepoOutcome::Empty } else { RepoOutcome::Updated { commits, new_contributors: new, full: true } })
 }

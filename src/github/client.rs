@@ -89,7 +89,7 @@ pub enum Fetched<T> {
     },
     /// 304: unchanged since the ETag that was sent.
     NotModified,
-    /// 204 (no content yet) or 409 (an empty repository, on `/commits`).
+    /// 204 (no content yet) or 409 (an empty repository): only from `get_or_empty`.
     Empty,
 }
 
@@ -159,8 +159,28 @@ impl GitHub {
     }
 
     /// GET `url` and parse the JSON body as `T`, retrying per contract §3. With `etag`, sends
-    /// `If-None-Match` and returns `NotModified` on 304.
+    /// `If-None-Match` and returns `NotModified` on 304. A 204 or 409 is retried like any other
+    /// unexpected status (see `get_or_empty`).
     pub async fn get<T: DeserializeOwned>(&self, url: &str, etag: Option<&str>) -> Result<Fetched<T>, GitHubError> {
+        self.fetch(url, etag, false).await
+    }
+
+    /// Like `get`, for the endpoints where 204 or 409 means "nothing yet" (`/commits` of an
+    /// empty repository, statistics of one without commits): those return `Empty`.
+    pub async fn get_or_empty<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+    ) -> Result<Fetched<T>, GitHubError> {
+        self.fetch(url, etag, true).await
+    }
+
+    async fn fetch<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        empty_ok: bool,
+    ) -> Result<Fetched<T>, GitHubError> {
         let parsed = Url::parse(url).map_err(|e| GitHubError::Invalid(format!("bad URL {url}: {e}")))?;
         let path = match parsed.query() {
             Some(q) => format!("{}?{q}", parsed.path()),
@@ -189,7 +209,7 @@ impl GitHub {
             }
             self.count(|c| &c.requests);
             let attempt = match request.send().await {
-                Ok(response) => self.read(response, &path, &mut secondary_hits).await,
+                Ok(response) => self.read(response, &path, etag.is_some(), empty_ok, &mut secondary_hits).await,
                 Err(err) => {
                     self.count(|c| &c.by_status[4]);
                     Attempt::Retry(format!("request failed: {}", err.without_url()), None)
@@ -228,6 +248,8 @@ impl GitHub {
         &self,
         response: reqwest::Response,
         path: &str,
+        conditional: bool,
+        empty_ok: bool,
         secondary_hits: &mut u32,
     ) -> Attempt<T> {
         let status = response.status();
@@ -242,13 +264,14 @@ impl GitHub {
         let settings = &self.shared.settings;
         match status {
             StatusCode::OK => {
-                // Out of budget but this one got through: hold the next requests until reset.
-                if remaining == Some(0) {
-                    self.pause_for(reset_wait(&headers, settings.retry_delay)).await;
-                }
                 let etag = headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
                 let next = headers.get(LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
-                match response.bytes().await {
+                let body = response.bytes().await;
+                // Out of budget but this one got through: hold the next requests until reset.
+                if remaining == Some(0) {
+                    self.hold_until(Instant::now() + reset_wait(&headers, settings.retry_delay)).await;
+                }
+                match body {
                     Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
                         Ok(body) => Attempt::Done(Ok(Fetched::Ok { body, etag, next })),
                         Err(err) => Attempt::Retry(format!("the body is not the expected JSON: {err}"), None),
@@ -256,11 +279,11 @@ impl GitHub {
                     Err(err) => Attempt::Retry(format!("reading the body failed: {}", err.without_url()), None),
                 }
             }
-            StatusCode::NOT_MODIFIED => {
+            StatusCode::NOT_MODIFIED if conditional => {
                 self.count(|c| &c.not_modified);
                 Attempt::Done(Ok(Fetched::NotModified))
             }
-            StatusCode::NO_CONTENT | StatusCode::CONFLICT => Attempt::Done(Ok(Fetched::Empty)),
+            StatusCode::NO_CONTENT | StatusCode::CONFLICT if empty_ok => Attempt::Done(Ok(Fetched::Empty)),
             StatusCode::ACCEPTED => {
                 Attempt::Retry("202 Accepted: GitHub is computing the data".into(), Some(settings.retry_delay))
             }
@@ -307,15 +330,17 @@ impl GitHub {
         }
     }
 
-    /// Holds every request of the process for `wait` (or longer if already held longer).
-    async fn pause_for(&self, wait: Duration) {
-        let until = Instant::now() + wait;
-        {
-            let mut paused = self.shared.paused_until.lock().await;
-            if paused.is_none_or(|p| p < until) {
-                *paused = Some(until);
-            }
+    /// Holds every request of the process until `until` (or longer if already held longer).
+    async fn hold_until(&self, until: Instant) {
+        let mut paused = self.shared.paused_until.lock().await;
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
         }
+    }
+
+    /// Holds every request of the process for `wait`, this one included.
+    async fn pause_for(&self, wait: Duration) {
+        self.hold_until(Instant::now() + wait).await;
         self.wait_for_rate_limit().await;
     }
 }

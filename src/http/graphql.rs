@@ -132,10 +132,13 @@ fn respond(headers: &HeaderMap, mut response: BatchResponse) -> Response {
         BatchResponse::Batch(list) => list.iter_mut().for_each(add_error_codes),
     }
     let modern = wants_graphql_response(headers);
-    // With the GraphQL media type, a request that could not run at all (no data) is a 4xx;
-    // with legacy JSON every well-formed GraphQL response is a 200.
+    // With the GraphQL media type, a request that could not run at all (parse or validation
+    // errors, which have no path) is a 4xx; once execution started it is a 200. With legacy
+    // JSON every well-formed GraphQL response is a 200.
     let failed_request = match &response {
-        BatchResponse::Single(r) => !r.errors.is_empty() && r.data == async_graphql::Value::Null,
+        BatchResponse::Single(r) => {
+            r.data == async_graphql::Value::Null && !r.errors.is_empty() && r.errors.iter().all(|e| e.path.is_empty())
+        }
         BatchResponse::Batch(_) => false,
     };
     let status = if modern && failed_request { StatusCode::BAD_REQUEST } else { StatusCode::OK };

@@ -45,14 +45,36 @@ pub struct RepoState {
 
 /// Writes a refresh's results, recomputes the repository's read-model rows and records its new
 /// state, all in one transaction. Returns how many contributors are new to the repository.
+///
+/// `expected_head` is the head the refresh started from: if another refresh of the same
+/// repository committed meanwhile, nothing is written (its results would count commits twice)
+/// and the error says so; the next refresh starts from the new state.
 pub async fn apply_refresh(
     db: &DatabaseConnection,
     repository_id: i64,
+    expected_head: Option<&str>,
     mode: ApplyMode,
     firsts: Vec<ContributorFirst>,
     state: RepoState,
 ) -> Result<u64, DbErr> {
     let tx = begin_write(db).await?;
+    // First a write: it locks the repository row until commit (PostgreSQL) and checks that the
+    // stored head is still the one this refresh started from.
+    let head_matches = match expected_head {
+        Some(head) => repository::Column::HeadSha.eq(head),
+        None => repository::Column::HeadSha.is_null(),
+    };
+    let claimed = repository::Entity::update_many()
+        .col_expr(repository::Column::LastRefreshedAt, Expr::value(state.at))
+        .filter(repository::Column::Id.eq(repository_id))
+        .filter(head_matches)
+        .exec(&*tx)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(DbErr::Custom(
+            "the repository was refreshed by another worker meanwhile; this refresh's results were discarded".into(),
+        ));
+    }
     let repo = repository::Entity::find_by_id(repository_id)
         .one(&*tx)
         .await?
@@ -130,7 +152,10 @@ async fn upsert_contributors(
     firsts: &[ContributorFirst],
 ) -> Result<HashMap<String, i64>, DbErr> {
     let mut ids = HashMap::with_capacity(firsts.len());
-    for chunk in firsts.chunks(BATCH_ROWS) {
+    // In key order, so that concurrent refreshes lock shared contributors in the same order.
+    let mut sorted: Vec<&ContributorFirst> = firsts.iter().collect();
+    sorted.sort_by_cached_key(|f| f.key.storage_key());
+    for chunk in sorted.chunks(BATCH_ROWS) {
         let rows = chunk.iter().map(|f| contributor::ActiveModel {
             identity_key: Set(f.key.storage_key()),
             github_id: Set(f.key.github_id()),

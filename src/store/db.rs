@@ -74,7 +74,13 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
         DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
         _ => None,
     };
-    Ok(WriteTx { tx: db.begin().await?, _writer: writer })
+    let tx = db.begin().await?;
+    if writer.is_some() {
+        // A write statement takes SQLite's write lock now (waiting for another process if
+        // need be), as BEGIN IMMEDIATE would: later reads then never make the commit fail.
+        tx.execute_unprepared("UPDATE schedule_ticks SET tick_at = tick_at WHERE 1 = 0").await?;
+    }
+    Ok(WriteTx { tx, _writer: writer })
 }
 
 #[cfg(test)]

@@ -151,6 +151,20 @@ pub async fn tracked(db: &impl ConnectionTrait) -> Result<Vec<repository::Model>
         .await
 }
 
+/// A refresh that found the head unchanged (though the first page's ETag changed).
+pub async fn record_unchanged(db: &DatabaseConnection, id: i64, etag: Option<String>) -> Result<(), DbErr> {
+    let tx = begin_write(db).await?;
+    repository::Entity::update_many()
+        .col_expr(repository::Column::CommitsEtag, Expr::value(etag))
+        .col_expr(repository::Column::LastOutcome, Expr::value("unchanged"))
+        .col_expr(repository::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(repository::Column::LastRefreshedAt, Expr::value(Utc::now()))
+        .filter(repository::Column::Id.eq(id))
+        .exec(&*tx)
+        .await?;
+    tx.commit().await
+}
+
 /// How a refresh ended, for a refresh that changed no data.
 pub async fn record_outcome(
     db: &DatabaseConnection,

@@ -202,7 +202,7 @@ async fn running_out_of_retries_fails_only_that_repository_and_keeps_the_previou
     // New commits arrive, but GitHub fails every request of the comparison.
     grow(&env.fake, &full, 30, 25, 400);
     grow(&env.fake, "acme/fine", 5, 9, 400);
-    env.fake.fail("/repos/acme/broken/compare", Fault::Status(502), 50);
+    env.fake.fail("/repos/acme/broken/compare", Fault::Status(502), 3);
     let (result, _) = env.crawl("acme", &["--github-max-retries", "2", "--repo-cache-ttl-hours", "0"]).await;
     let failure = result.unwrap().failure().expect("the refresh reports the failure");
     assert!(failure.contains("acme/broken") && failure.contains("502"), "{failure}");

@@ -54,7 +54,7 @@ pub async fn seed(db: &DatabaseConnection, repos: &[SeedRepo]) {
             }
         }
         let state = RepoState { head_sha: Some("x".into()), etag: None, outcome: "updated", at: Utc::now() };
-        apply_refresh(db, stored.id, ApplyMode::Replace, firsts, state).await.unwrap();
+        apply_refresh(db, stored.id, None, ApplyMode::Replace, firsts, state).await.unwrap();
     }
 }
 
