@@ -9,7 +9,7 @@ use crate::config::{Cli, Command, Config};
 use crate::crawler::{CrawlReport, Crawler, Progress, RepoOutcome};
 use crate::domain::Target;
 use crate::startup::{shutdown_signal, Application};
-use crate::store::{self, db};
+use crate::store::db;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
@@ -39,7 +39,7 @@ async fn crawl(config: &Config, targets: &[String]) -> anyhow::Result<()> {
     let conn = db::connect(&config.database_url).await?;
     db::migrate(&conn).await?;
     if parsed.is_empty() {
-        parsed = default_targets(config, &conn).await?;
+        parsed = crate::jobs::schedule::scheduled_targets(config, &conn).await?;
     }
     let crawler = Crawler::from_config(conn, config).context("cannot set up the GitHub client")?;
     let started = Instant::now();
@@ -69,21 +69,6 @@ async fn crawl(config: &Config, targets: &[String]) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("crawl incomplete: {}", failures.join("; "))
     }
-}
-
-/// With no target: every account of GITHUB_OWNERS and every repository added on demand.
-pub async fn default_targets(config: &Config, conn: &sea_orm::DatabaseConnection) -> anyhow::Result<Vec<Target>> {
-    let mut targets: Vec<Target> = config.github_owners.iter().cloned().map(Target::Owner).collect();
-    let owners: Vec<String> = config.github_owners.iter().map(|o| o.key()).collect();
-    for repo in store::repositories::tracked(conn).await? {
-        if owners.contains(&repo.owner_key) {
-            continue; // refreshed with its account
-        }
-        if let Ok(target) = Target::parse(&format!("{}/{}", repo.owner, repo.name)) {
-            targets.push(target);
-        }
-    }
-    Ok(targets)
 }
 
 fn progress_bar(target: &Target) -> ProgressBar {

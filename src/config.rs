@@ -201,6 +201,10 @@ pub struct Config {
     #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(2..), global = true)]
     pub job_lease_secs: u64,
 
+    /// Seconds running jobs may take to finish at shutdown before they are put back in the queue
+    #[arg(long, env = "JOB_SHUTDOWN_GRACE_SECS", default_value_t = 30, global = true)]
+    pub job_shutdown_grace_secs: u64,
+
     /// How often idle workers look for queued jobs, in milliseconds
     #[arg(long, env = "JOB_POLL_MS", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub job_poll_ms: u64,

@@ -8,13 +8,17 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Secret};
+use crate::crawler::Crawler;
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::jobs::{schedule, JobQueue, WorkerPool, WorkerSettings};
+use crate::metrics::Metrics;
 use crate::store::db;
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    workers: WorkerPool,
     port: u16,
 }
 
@@ -38,9 +42,22 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let schema = graphql::build_schema(Some(db.clone()));
-        let state = AppState { db, schema, config: Arc::new(config), admin_token: Arc::new(admin_token) };
-        Ok(Self { listener, state, port })
+        let crawler = Crawler::from_config(db.clone(), &config).context("cannot set up the GitHub client")?;
+        let queue = JobQueue::new(db.clone());
+        let metrics = Arc::new(Metrics::default());
+        let workers =
+            WorkerPool::new(queue.clone(), crawler.clone(), WorkerSettings::from_config(&config), metrics.clone());
+        let schema = graphql::build_schema(Some(queue.clone()));
+        let state = AppState {
+            db,
+            schema,
+            queue,
+            metrics,
+            github: crawler.github().global_counters().clone(),
+            config: Arc::new(config),
+            admin_token: Arc::new(admin_token),
+        };
+        Ok(Self { listener, state, workers, port })
     }
 
     pub fn port(&self) -> u16 {
@@ -51,12 +68,38 @@ impl Application {
         &self.state.db
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Runs the workers and the schedule and serves HTTP until `shutdown` completes; then lets
+    /// requests in flight finish, stops claiming jobs, and lets running jobs finish or puts
+    /// them back in the queue. Dropping this future instead (a kill) stops everything at once:
+    /// leases then expire and other workers take the jobs over.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let address = self.listener.local_addr()?;
+        let config = self.state.config.clone();
+        let queue = self.state.queue.clone();
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        // Owned here: aborted with this future.
+        let mut background = tokio::task::JoinSet::new();
+        background.spawn(self.workers.run(stop_rx));
+        let mut scheduler =
+            schedule::start(config.clone(), queue.clone()).await.context("cannot start the crawl schedule")?;
+        if config.crawl_on_start {
+            match schedule::crawl_on_start(&config, &queue).await {
+                Ok(0) => tracing::info!("data is fresh: no start-up crawl"),
+                Ok(n) => tracing::info!(targets = n, "start-up crawl queued"),
+                Err(err) => tracing::error!(error = %err, "cannot queue the start-up crawl"),
+            }
+        }
         tracing::info!(%address, "serving: GraphiQL at http://{address}/graphql");
         let app = http::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("HTTP server failed")
+        let served =
+            axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("HTTP server failed");
+        let _ = stop_tx.send(true);
+        if let Err(err) = scheduler.shutdown().await {
+            tracing::warn!(error = %err, "the schedule did not stop cleanly");
+        }
+        while background.join_next().await.is_some() {}
+        tracing::info!("stopped");
+        served
     }
 }
 

@@ -4,32 +4,40 @@ mod error;
 mod jobs;
 mod loaders;
 mod monthly;
+mod mutation;
 mod query;
 mod repository;
 mod scalars;
+mod subscription;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
-use sea_orm::DatabaseConnection;
+use async_graphql::Schema;
 
 pub use error::ApiError;
+pub use mutation::Mutation;
 pub use query::Query;
+pub use subscription::Subscription;
 
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+use crate::jobs::JobQueue;
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
 /// Costliest query accepted: a page of 100 rows with a nested page of 100 is 10,000 nodes.
 pub const MAX_COMPLEXITY: usize = 20_000;
 
-/// Builds the schema with its limits; `db` is what resolvers read from (None: only for the SDL).
-pub fn build_schema(db: Option<DatabaseConnection>) -> AppSchema {
-    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription)
+/// Builds the schema with its limits; resolvers read from the queue's database (None: only
+/// for the SDL).
+pub fn build_schema(queue: Option<JobQueue>) -> AppSchema {
+    let mut builder = Schema::build(Query, Mutation, Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(32);
-    if let Some(db) = db {
+    if let Some(queue) = queue {
+        let db = queue.db().clone();
         builder = builder
+            .data(queue)
             .data(DataLoader::new(loaders::RepositoryLoader { db: db.clone() }, tokio::spawn))
             .data(DataLoader::new(loaders::ContributorCountLoader { db: db.clone() }, tokio::spawn))
             .data(db);

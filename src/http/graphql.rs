@@ -17,8 +17,10 @@ use crate::graphql::Caller;
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/graphql", get(get_graphql).post(post_graphql))
+pub fn router(schema: crate::graphql::AppSchema) -> Router<AppState> {
+    Router::new()
+        .route("/graphql", get(get_graphql).post(post_graphql))
+        .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(schema))
 }
 
 async fn get_graphql(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -67,7 +69,14 @@ async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: B
 
 async fn execute(state: &AppState, headers: &HeaderMap, request: BatchRequest) -> Response {
     let caller = caller(state, headers);
+    let started = std::time::Instant::now();
+    let operation = match &request {
+        BatchRequest::Single(r) if is_mutation(r) => "mutation",
+        BatchRequest::Single(_) => "query",
+        BatchRequest::Batch(_) => "batch",
+    };
     let response = state.schema.execute_batch(request.data(caller)).await;
+    state.metrics.observe(crate::metrics::GRAPHQL_SECONDS, operation, started.elapsed());
     respond(headers, response)
 }
 

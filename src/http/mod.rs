@@ -1,6 +1,7 @@
 //! The axum router: /graphql, /api/repos, health, metrics.
 mod graphql;
 mod health;
+mod metrics;
 mod rest;
 
 use std::sync::Arc;
@@ -13,7 +14,10 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, Secret};
+use crate::github::RequestCounters;
 use crate::graphql::AppSchema;
+use crate::jobs::JobQueue;
+use crate::metrics::Metrics;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -23,16 +27,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    pub queue: JobQueue,
+    pub metrics: Arc<Metrics>,
+    /// GitHub requests of the whole process, for `/metrics`.
+    pub github: Arc<RequestCounters>,
     pub config: Arc<Config>,
     pub admin_token: Arc<Secret>,
 }
 
 pub fn router(state: AppState) -> Router {
     let cors = cors_layer(state.config.cors_allow_origins.as_deref());
+    let metrics = state.metrics.clone();
     let app = Router::new()
         .merge(health::router())
-        .merge(graphql::router())
+        .merge(graphql::router(state.schema.clone()))
         .merge(rest::router())
+        .merge(metrics::router())
+        .layer(axum::middleware::from_fn_with_state(metrics, metrics::record_latency))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http());

@@ -1,6 +1,6 @@
 //! Durable refresh jobs, their workers, and the cron schedule (which only enqueues).
 pub mod schedule;
-// mod worker;
+mod worker;
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use entity::refresh_job;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{broadcast, Notify};
 
-// pub use worker::{WorkerPool, WorkerSettings};
+pub use worker::{WorkerPool, WorkerSettings};
 
 use crate::domain::Target;
 use crate::store;

@@ -37,8 +37,13 @@ impl TestDb {
         }
     }
 
+    /// Another handle on the same database that does not drop it.
+    pub fn borrowed(other: &TestDb) -> Self {
+        Self { url: other.url.clone(), postgres: None, _dir: None }
+    }
+
     pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
+        self.url.starts_with("postgres")
     }
 
     pub async fn connect(&self) -> DatabaseConnection {
@@ -109,6 +114,16 @@ pub struct TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Kills the service at once, the way SIGKILL would: no request finishes, no lease is
+    /// released, nothing is cleaned up.
+    pub async fn kill(mut self) {
+        self.shutdown.take();
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
     }
 
     /// Stops the server the way SIGTERM does and waits for it.

@@ -15,4 +15,5 @@ mod cli;
 mod crawler;
 mod foundation;
 mod graphql;
+mod jobs;
 mod rest;

@@ -1,0 +1,41 @@
+//! Admin mutations: queue a refresh of a repository or of an account.
+use async_graphql::{Context, Object};
+
+use super::error::{ApiError, ApiResult};
+use super::jobs::RefreshJob;
+use super::Caller;
+use crate::domain::{OwnerLogin, RepoName, Target};
+use crate::jobs::{JobQueue, Trigger};
+
+pub struct Mutation;
+
+fn require_admin(ctx: &Context<'_>) -> ApiResult<()> {
+    match ctx.data_opt::<Caller>() {
+        Some(Caller::Admin) => Ok(()),
+        Some(Caller::BadToken) => Err(ApiError::Unauthenticated("the bearer token is not the admin token".into())),
+        _ => Err(ApiError::Unauthenticated("mutations need `Authorization: Bearer <ADMIN_TOKEN>`".into())),
+    }
+}
+
+async fn refresh(ctx: &Context<'_>, target: Target) -> ApiResult<RefreshJob> {
+    let queue = ctx.data_unchecked::<JobQueue>();
+    let (job, _) = queue.enqueue(&target, Trigger::Mutation).await?;
+    Ok(RefreshJob(job))
+}
+
+#[Object]
+impl Mutation {
+    /// Refreshes one repository (any public one; it is then kept refreshed with the rest).
+    /// Returns at once with the job, or with the one already queued or running for it.
+    async fn refresh_repo(&self, ctx: &Context<'_>, owner: String, name: String) -> ApiResult<RefreshJob> {
+        require_admin(ctx)?;
+        let target = Target::Repo(OwnerLogin::parse(&owner)?, RepoName::parse(&name)?);
+        refresh(ctx, target).await
+    }
+
+    /// Refreshes every repository of an account (organization or user).
+    async fn refresh_owner(&self, ctx: &Context<'_>, owner: String) -> ApiResult<RefreshJob> {
+        require_admin(ctx)?;
+        refresh(ctx, Target::Owner(OwnerLogin::parse(&owner)?)).await
+    }
+}
