@@ -201,16 +201,41 @@ pub async fn rest_page(db: &impl ConnectionTrait, page: u64, size: u64) -> Resul
         before += *n as u64;
     }
     let Some(start) = start else { return Ok((Vec::new(), total)) };
-    let rows = monthly::Entity::find()
-        .filter(monthly::Column::IncludeBots.eq(false))
-        .filter(monthly::Column::Month.gte(start))
-        .order_by_asc(monthly::Column::Month)
-        .order_by_asc(monthly::Column::NameKey)
-        .order_by_asc(monthly::Column::OwnerKey)
-        .order_by_asc(monthly::Column::RepositoryId)
+    let rest_order = |select: Select<monthly::Entity>| {
+        select
+            .filter(monthly::Column::IncludeBots.eq(false))
+            .order_by_asc(monthly::Column::Month)
+            .order_by_asc(monthly::Column::NameKey)
+            .order_by_asc(monthly::Column::OwnerKey)
+            .order_by_asc(monthly::Column::RepositoryId)
+    };
+    // The page's first key, skipping within one month on the index alone (no row is read for
+    // the rows skipped); then the page itself by keyset from that key.
+    let first: Option<(NaiveDate, String, String, i64)> = rest_order(monthly::Entity::find())
+        .select_only()
+        .column(monthly::Column::Month)
+        .column(monthly::Column::NameKey)
+        .column(monthly::Column::OwnerKey)
+        .column(monthly::Column::RepositoryId)
+        .filter(monthly::Column::Month.eq(start))
         .offset(offset - before)
-        .limit(size)
-        .all(db)
+        .limit(1)
+        .into_tuple()
+        .one(db)
         .await?;
+    let Some((month, name_key, owner_key, repository_id)) = first else { return Ok((Vec::new(), total)) };
+    let key = Expr::tuple([
+        Expr::col(monthly::Column::Month).into(),
+        Expr::col(monthly::Column::NameKey).into(),
+        Expr::col(monthly::Column::OwnerKey).into(),
+        Expr::col(monthly::Column::RepositoryId).into(),
+    ]);
+    let from = Expr::tuple([
+        SimpleExpr::Value(month.into()),
+        SimpleExpr::Value(name_key.into()),
+        SimpleExpr::Value(owner_key.into()),
+        SimpleExpr::Value(repository_id.into()),
+    ]);
+    let rows = rest_order(monthly::Entity::find()).filter(key.gte(from)).limit(size).all(db).await?;
     Ok((rows, total))
 }
