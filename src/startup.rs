@@ -77,9 +77,16 @@ impl Application {
         let config = self.state.config.clone();
         let queue = self.state.queue.clone();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stop_tx = Arc::new(stop_tx);
         // Owned here: aborted with this future.
         let mut background = tokio::task::JoinSet::new();
-        background.spawn(self.workers.run(stop_rx));
+        background.spawn(self.workers.run(stop_rx.clone()));
+        // The signal stops claiming at once, while the HTTP server drains.
+        let signal = stop_tx.clone();
+        let forward = background.spawn(async move {
+            shutdown.await;
+            let _ = signal.send(true);
+        });
         let mut scheduler =
             schedule::start(config.clone(), queue.clone()).await.context("cannot start the crawl schedule")?;
         if config.crawl_on_start {
@@ -91,9 +98,16 @@ impl Application {
         }
         tracing::info!(%address, "serving: GraphiQL at http://{address}/graphql");
         let app = http::router(self.state);
-        let served =
-            axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("HTTP server failed");
+        let mut http_stop = stop_rx;
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|stop| *stop).await;
+            })
+            .await
+            .context("HTTP server failed");
+        // However the server stopped, the workers stop too.
         let _ = stop_tx.send(true);
+        forward.abort();
         if let Err(err) = scheduler.shutdown().await {
             tracing::warn!(error = %err, "the schedule did not stop cleanly");
         }

@@ -52,11 +52,10 @@ impl Subscription {
                 })
                 .await;
                 match store::jobs::find(&db, id).await {
-                    Ok(job) => pending = job,
-                    Err(err) => {
-                        tracing::warn!(error = %err, job_id = id, "subscription: cannot read the job");
-                        return None;
-                    }
+                    Ok(Some(job)) => pending = Some(job),
+                    Ok(None) => return None, // deleted
+                    // Try again at the next change or poll.
+                    Err(err) => tracing::warn!(error = %err, job_id = id, "subscription: cannot read the job"),
                 }
             }
         }))

@@ -58,6 +58,8 @@ pub struct WorkerPool {
 #[derive(Default)]
 struct JobState {
     progress: Arc<Progress>,
+    /// Requests made by earlier attempts of this job.
+    base_requests: u64,
     /// Requests made by an account job's repository jobs.
     child_requests: AtomicU64,
 }
@@ -69,9 +71,16 @@ impl JobState {
         JobProgress {
             repos_total: (job.repo.is_none() || total > 0).then_some(total as i32),
             repos_done: (job.repo.is_none() || total > 0).then_some(Progress::get(&p.repos_done) as i32),
-            requests_made: (p.requests.requests() + self.child_requests.load(Ordering::Relaxed)) as i64,
+            requests_made: (self.base_requests + p.requests.requests() + self.child_requests.load(Ordering::Relaxed))
+                as i64,
         }
     }
+}
+
+fn claim_suffix() -> String {
+    let mut bytes = [0u8; 4];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
 }
 
 enum Ended {
@@ -97,13 +106,17 @@ impl WorkerPool {
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut running = JoinSet::new();
         let db = self.queue.db().clone();
+        let mut last_sweep = Instant::now() - self.settings.poll;
         tracing::info!(worker = &*self.worker_id, "job workers started");
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if let Err(err) = store::jobs::fail_abandoned(&db).await {
-                tracing::warn!(error = %err, "cannot check for abandoned jobs");
+            if last_sweep.elapsed() >= self.settings.poll {
+                last_sweep = Instant::now();
+                if let Err(err) = store::jobs::fail_abandoned(&db).await {
+                    tracing::warn!(error = %err, "cannot check for abandoned jobs");
+                }
             }
             // Claim while there are free slots and queued jobs.
             loop {
@@ -111,11 +124,20 @@ impl WorkerPool {
                 for (kind, slots) in [(JobKind::Repository, &repo_slots), (JobKind::Account, &account_slots)] {
                     let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
                     let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
-                    match store::jobs::claim(&db, &self.worker_id, kind, lease_until).await {
+                    // A token of its own per claim: a job this process held before (and whose
+                    // lease lapsed) is never run twice under one name.
+                    let token = format!("{}/{}", self.worker_id, claim_suffix());
+                    match store::jobs::claim(&db, &token, kind, lease_until).await {
                         Ok(Some(job)) => {
                             claimed = true;
                             let pool = self.clone();
-                            running.spawn(pool.run_job(job, permit, stop_rx.clone()));
+                            // Account jobs hold no crawl state: they are released as soon as
+                            // shutdown starts; repository jobs get the grace period.
+                            let stop = match kind {
+                                JobKind::Account => shutdown.clone(),
+                                JobKind::Repository => stop_rx.clone(),
+                            };
+                            running.spawn(pool.run_job(job, token, permit, stop));
                         }
                         Ok(None) => {}
                         Err(err) => tracing::warn!(error = %err, "cannot claim a job"),
@@ -146,38 +168,52 @@ impl WorkerPool {
         }
     }
 
-    async fn run_job(self, job: refresh_job::Model, _permit: OwnedSemaphorePermit, mut stop: watch::Receiver<bool>) {
+    async fn run_job(
+        self,
+        job: refresh_job::Model,
+        token: String,
+        _permit: OwnedSemaphorePermit,
+        mut stop: watch::Receiver<bool>,
+    ) {
         let span =
             tracing::info_span!("job", job_id = job.id, owner = %job.owner, repo = job.repo.as_deref().unwrap_or(""));
         let _enter = span.enter();
         drop(_enter);
         let started = Instant::now();
         let db = self.queue.db().clone();
-        let state = Arc::new(JobState::default());
+        // Requests of earlier attempts (a worker that died) still count.
+        let state = Arc::new(JobState { base_requests: job.requests_made.max(0) as u64, ..JobState::default() });
         self.queue.changed(job.id);
         tracing::info!(parent: &span, attempt = job.attempts, "job started");
         let work = self.execute(&job, &state);
         let heartbeat = async {
+            let mut renewed = Instant::now();
             loop {
                 tokio::time::sleep(self.settings.lease / 3).await;
                 let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
-                match store::jobs::heartbeat(&db, job.id, &self.worker_id, lease_until, state.snapshot(&job)).await {
-                    Ok(true) => self.queue.changed(job.id),
+                match store::jobs::heartbeat(&db, job.id, &token, lease_until, state.snapshot(&job)).await {
+                    Ok(true) => {
+                        renewed = Instant::now();
+                        self.queue.changed(job.id);
+                    }
                     Ok(false) => return,
                     Err(err) => tracing::warn!(error = %err, "cannot renew a job lease"),
+                }
+                // Unrenewed for most of a lease: another worker may take it any moment.
+                if renewed.elapsed() >= self.settings.lease * 5 / 6 {
+                    return;
                 }
             }
         };
         let ended = tokio::select! {
+            biased;
             (status, error) = work => Ended::Finished(status, error),
             () = heartbeat => Ended::LeaseLost,
             _ = stop.wait_for(|s| *s) => Ended::Released,
         };
         match ended {
             Ended::Finished(status, error) => {
-                match store::jobs::finish(&db, job.id, &self.worker_id, status, error.clone(), state.snapshot(&job))
-                    .await
-                {
+                match store::jobs::finish(&db, job.id, &token, status, error.clone(), state.snapshot(&job)).await {
                     Ok(true) => {
                         self.metrics.observe(JOB_SECONDS, status, started.elapsed());
                         match &error {
@@ -192,7 +228,7 @@ impl WorkerPool {
                 }
             }
             Ended::LeaseLost => tracing::warn!(parent: &span, "lease lost to another worker: stopped"),
-            Ended::Released => match store::jobs::release(&db, job.id, &self.worker_id).await {
+            Ended::Released => match store::jobs::release(&db, job.id, &token).await {
                 Ok(_) => tracing::info!(parent: &span, "shutting down: job put back in the queue"),
                 Err(err) => tracing::error!(parent: &span, error = %err, "cannot release a job"),
             },

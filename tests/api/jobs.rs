@@ -285,6 +285,8 @@ async fn a_subscription_sees_queued_running_succeeded() {
     fake.set_latency(Duration::from_millis(200));
     // Workers poll slowly, so that the job is seen while still queued.
     let app = app_for(&fake, TestDb::new().await, &["--job-poll-ms", "2500", "--job-lease-secs", "3"]).await;
+    // Let the workers make their first pass (at start-up) before the job exists.
+    tokio::time::sleep(Duration::from_millis(400)).await;
     // Queue the job without waking the workers: through the database, as another replica would.
     let queue = git_collector::jobs::JobQueue::new(app.db.clone());
     let target = git_collector::domain::Target::parse("acme/rocket").unwrap();
