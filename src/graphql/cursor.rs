@@ -67,6 +67,19 @@ pub struct Window<K> {
     pub from_end: bool,
 }
 
+impl Window<Vec<sea_orm::Value>> {
+    /// The store's page request; `descending`: every ordering column descending.
+    pub fn into_request(self, descending: bool) -> crate::store::page::PageRequest {
+        crate::store::page::PageRequest {
+            after: self.after,
+            before: self.before,
+            limit: self.limit,
+            from_end: self.from_end,
+            descending,
+        }
+    }
+}
+
 impl PageArgs {
     pub fn new(first: Option<i32>, after: Option<String>, last: Option<i32>, before: Option<String>) -> Self {
         Self { first, after, last, before }

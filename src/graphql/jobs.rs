@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use super::cursor::{self, PageArgs};
 use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
-use crate::store::{self, page::PageRequest};
+use crate::store;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum JobStatus {
@@ -114,13 +114,7 @@ pub async fn connection(
         let id = parts[0].parse::<i64>().map_err(|_| ApiError::bad_input("malformed cursor"))?;
         Ok(vec![sea_orm::Value::from(id)])
     })?;
-    let request = PageRequest {
-        after: window.after,
-        before: window.before,
-        limit: window.limit,
-        from_end: window.from_end,
-        descending: true,
-    };
+    let request = window.into_request(true);
     let page = store::jobs::page(db, status.map(JobStatus::as_db), &request).await?;
     let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, JobTotal { status });
     connection.edges.extend(

@@ -11,7 +11,7 @@ use super::loaders::ContributorCountLoader;
 use super::monthly::{self, MonthlyArgs, MonthlyConnection, MonthlyOrder};
 use super::scalars::{Date, DateTime};
 use crate::domain::OwnerLogin;
-use crate::store::{self, contributions::RepoContributor, page::PageRequest};
+use crate::store::{self, contributions::RepoContributor};
 
 pub struct Repository(pub repository::Model);
 
@@ -173,13 +173,7 @@ async fn contributors(
         let id = parts[1].parse::<i64>().map_err(|_| bad())?;
         Ok(vec![sea_orm::Value::from(at), sea_orm::Value::from(id)])
     })?;
-    let request = PageRequest {
-        after: window.after,
-        before: window.before,
-        limit: window.limit,
-        from_end: window.from_end,
-        descending: false,
-    };
+    let request = window.into_request(false);
     let page = store::contributions::contributors_page(db, repository_id, include_bots, &request).await?;
     let mut connection = Connection::with_additional_fields(
         page.has_previous,
@@ -219,13 +213,7 @@ pub async fn repositories(
         let id = parts[2].parse::<i64>().map_err(|_| ApiError::bad_input("malformed cursor"))?;
         Ok(vec![parts[0].clone().into(), parts[1].clone().into(), sea_orm::Value::from(id)])
     })?;
-    let request = PageRequest {
-        after: window.after,
-        before: window.before,
-        limit: window.limit,
-        from_end: window.from_end,
-        descending: false,
-    };
+    let request = window.into_request(false);
     let page = store::repositories::page(db, owner.as_deref(), &request).await?;
     let mut connection =
         Connection::with_additional_fields(page.has_previous, page.has_next, RepositoryTotal { owner });
