@@ -22,6 +22,11 @@ use crate::jobs::JobQueue;
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
+/// How long a DataLoader gathers keys before it queries.
+const LOADER_DELAY: std::time::Duration = std::time::Duration::from_millis(5);
+/// Keys per DataLoader query: a page's worth (100) of nodes and both bot settings.
+const MAX_BATCH: usize = 500;
+
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
 /// Costliest query accepted: a page of 100 rows with a nested page of 100 is 10,000 nodes.
@@ -38,11 +43,16 @@ pub fn build_schema(queue: Option<JobQueue>) -> AppSchema {
         let db = queue.db().clone();
         builder = builder
             .data(queue)
-            .data(DataLoader::new(loaders::RepositoryLoader { db: db.clone() }, tokio::spawn))
-            .data(DataLoader::new(loaders::ContributorCountLoader { db: db.clone() }, tokio::spawn))
+            .data(batched(loaders::RepositoryLoader { db: db.clone() }))
+            .data(batched(loaders::ContributorCountLoader { db: db.clone() }))
             .data(db);
     }
     builder.finish()
+}
+
+/// A loader whose keys, requested while a page's nodes resolve, go out as one batch.
+fn batched<L: Send + Sync + 'static>(loader: L) -> DataLoader<L> {
+    DataLoader::new(loader, tokio::spawn).delay(LOADER_DELAY).max_batch_size(MAX_BATCH)
 }
 
 /// The SDL printed by `git-collector schema`.

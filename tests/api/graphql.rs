@@ -362,3 +362,45 @@ async fn schema_snapshot_is_current() {
         "the GraphQL schema changed: review the difference, then run UPDATE_SNAPSHOTS=1 cargo test schema_snapshot"
     );
 }
+
+#[tokio::test]
+async fn nested_fields_of_a_page_cost_a_constant_number_of_queries() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let app = spawn_app().await;
+    let repos: Vec<SeedRepo> = (0..60)
+        .map(|i| SeedRepo {
+            owner: "acme".into(),
+            name: format!("r{i:02}"),
+            months: vec![(month(2016, 1 + i % 3), 1, 1)],
+        })
+        .collect();
+    seed(&app.db, &repos).await;
+    // A connection of our own to the same database, counting every statement.
+    let mut db = app.test_db.connect().await;
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let schema = git_collector::graphql::build_schema(Some(git_collector::jobs::JobQueue::new(db)));
+    let mut costs = Vec::new();
+    for size in [5, 50] {
+        statements.store(0, Ordering::SeqCst);
+        let query = format!(
+            "{{ monthlyFirstContributors(first: {size}) {{ nodes {{ month repository {{ name contributorCount \
+             withBots: contributorCount(includeBots: true) }} }} }} }}"
+        );
+        let response = schema.execute(query.as_str()).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let nodes = response.data.into_json().unwrap()["monthlyFirstContributors"]["nodes"].as_array().unwrap().len();
+        assert_eq!(nodes, size);
+        costs.push(statements.load(Ordering::SeqCst));
+    }
+    // One statement per node and field would be 1 + 3 × 50 = 151 for the page of 50. Batches
+    // gather the keys requested within a few milliseconds, so a slow machine may split one.
+    assert!(costs[0] <= 6, "a page of 5 with its repositories and counts: {costs:?}");
+    assert!(costs[1] <= 10, "a page of 50 costs about what a page of 5 does: {costs:?}");
+    app.stop().await;
+}
