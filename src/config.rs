@@ -54,15 +54,6 @@ pub enum Source {
     Stats,
 }
 
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Commits => "commits",
-            Source::Stats => "stats",
-        }
-    }
-}
-
 /// A value that must never be printed: `Debug` and `Display` show `[redacted]`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -211,11 +202,6 @@ pub struct Config {
 }
 
 impl Config {
-    /// The configuration with every default, as `git-collector` with no settings has it.
-    pub fn defaults() -> Self {
-        Cli::parse_from(["git-collector"]).config
-    }
-
     /// The GitHub token, unless unset or empty.
     pub fn github_token(&self) -> Option<&Secret> {
         self.github_token.as_ref().filter(|s| !s.expose().is_empty())
@@ -232,10 +218,6 @@ impl Config {
 
     pub fn repo_cache_ttl(&self) -> chrono::Duration {
         chrono::Duration::hours(i64::try_from(self.repo_cache_ttl_hours).unwrap_or(i64::MAX / 3_600_000))
-    }
-
-    pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
     }
 }
 

@@ -68,10 +68,6 @@ impl Aggregator {
         }
     }
 
-    pub fn contributors(&self) -> usize {
-        self.entries.len()
-    }
-
     pub fn into_firsts(self) -> Vec<ContributorFirst> {
         let mut firsts: Vec<ContributorFirst> = self
             .entries

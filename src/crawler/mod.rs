@@ -86,12 +86,6 @@ pub enum RepoOutcome {
     Failed(String),
 }
 
-impl RepoOutcome {
-    pub fn is_failure(&self) -> bool {
-        matches!(self, RepoOutcome::Failed(_))
-    }
-}
-
 /// The end of a refresh: each repository and how it ended.
 #[derive(Debug, Default)]
 pub struct CrawlReport {
@@ -154,10 +148,6 @@ impl Crawler {
         Ok(Self::new(db, github, CrawlSettings::from_config(config)))
     }
 
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
     pub fn github(&self) -> &GitHub {
         &self.github
     }
@@ -166,7 +156,7 @@ impl Crawler {
     pub async fn refresh(&self, target: &Target, progress: &Arc<Progress>) -> Result<CrawlReport, CrawlError> {
         match target {
             Target::Owner(owner) => self.refresh_account(owner, progress).await,
-            Target::Repo(owner, name) => self.refresh_named_repo(owner, name, true, progress).await,
+            Target::Repo(owner, name) => self.refresh_repository(owner, name, true, progress).await,
         }
     }
 
@@ -180,21 +170,9 @@ impl Crawler {
         listing::repositories(&self.db, &github, owner, self.settings.repo_cache_ttl).await
     }
 
-    /// Refreshes one repository. `track`: keep it refreshed on schedule (a repository asked for
-    /// on its own, rather than as part of its account).
-    pub async fn refresh_repository(
-        &self,
-        owner: &OwnerLogin,
-        name: &RepoName,
-        track: bool,
-        progress: &Arc<Progress>,
-    ) -> Result<CrawlReport, CrawlError> {
-        self.refresh_named_repo(owner, name, track, progress).await
-    }
-
     async fn refresh_account(&self, owner: &OwnerLogin, progress: &Arc<Progress>) -> Result<CrawlReport, CrawlError> {
+        let repos = self.list_account(owner, progress).await?;
         let github = self.github.with_counters(progress.requests.clone());
-        let repos = listing::repositories(&self.db, &github, owner, self.settings.repo_cache_ttl).await?;
         progress.repos_total.store(repos.len() as u64, Ordering::Relaxed);
         tracing::info!(%owner, repositories = repos.len(), "refreshing account");
         let outcomes = futures::stream::iter(repos)
@@ -211,7 +189,9 @@ impl Crawler {
         Ok(CrawlReport { repos: outcomes })
     }
 
-    async fn refresh_named_repo(
+    /// Refreshes one repository. `track`: keep it refreshed on schedule (a repository asked for
+    /// on its own, rather than as part of its account).
+    pub async fn refresh_repository(
         &self,
         owner: &OwnerLogin,
         name: &RepoName,

@@ -183,13 +183,24 @@ pub async fn heartbeat(
     lease_until: DateTime<Utc>,
     progress: JobProgress,
 ) -> Result<bool, DbErr> {
-    let tx = begin_write(db).await?;
-    let result = refresh_job::Entity::update_many()
+    let update = refresh_job::Entity::update_many()
         .col_expr(refresh_job::Column::LeaseExpiresAt, Expr::value(lease_until))
         .col_expr(refresh_job::Column::ReposTotal, Expr::value(progress.repos_total))
         .col_expr(refresh_job::Column::ReposDone, Expr::value(progress.repos_done))
         .col_expr(refresh_job::Column::RequestsMade, Expr::value(progress.requests_made))
-        .col_expr(refresh_job::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_job::Column::UpdatedAt, Expr::value(Utc::now()));
+    update_held(db, id, worker, update).await
+}
+
+/// Applies `update` to job `id` only while `worker` holds it running; true if it did.
+async fn update_held(
+    db: &DatabaseConnection,
+    id: i64,
+    worker: &str,
+    update: sea_orm::UpdateMany<refresh_job::Entity>,
+) -> Result<bool, DbErr> {
+    let tx = begin_write(db).await?;
+    let result = update
         .filter(refresh_job::Column::Id.eq(id))
         .filter(refresh_job::Column::LeaseOwner.eq(worker))
         .filter(refresh_job::Column::Status.eq(RUNNING))
@@ -209,8 +220,7 @@ pub async fn finish(
     progress: JobProgress,
 ) -> Result<bool, DbErr> {
     let now = Utc::now();
-    let tx = begin_write(db).await?;
-    let result = refresh_job::Entity::update_many()
+    let update = refresh_job::Entity::update_many()
         .col_expr(refresh_job::Column::Status, Expr::value(status))
         .col_expr(refresh_job::Column::Error, Expr::value(error))
         .col_expr(refresh_job::Column::ActiveKey, Expr::value(Option::<String>::None))
@@ -220,32 +230,19 @@ pub async fn finish(
         .col_expr(refresh_job::Column::UpdatedAt, Expr::value(now))
         .col_expr(refresh_job::Column::ReposTotal, Expr::value(progress.repos_total))
         .col_expr(refresh_job::Column::ReposDone, Expr::value(progress.repos_done))
-        .col_expr(refresh_job::Column::RequestsMade, Expr::value(progress.requests_made))
-        .filter(refresh_job::Column::Id.eq(id))
-        .filter(refresh_job::Column::LeaseOwner.eq(worker))
-        .filter(refresh_job::Column::Status.eq(RUNNING))
-        .exec(&*tx)
-        .await?;
-    tx.commit().await?;
-    Ok(result.rows_affected == 1)
+        .col_expr(refresh_job::Column::RequestsMade, Expr::value(progress.requests_made));
+    update_held(db, id, worker, update).await
 }
 
 /// Puts a job this worker holds back in the queue (graceful shutdown), keeping its progress.
 pub async fn release(db: &DatabaseConnection, id: i64, worker: &str) -> Result<bool, DbErr> {
-    let tx = begin_write(db).await?;
-    let result = refresh_job::Entity::update_many()
+    let update = refresh_job::Entity::update_many()
         .col_expr(refresh_job::Column::Status, Expr::value(QUEUED))
         .col_expr(refresh_job::Column::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(refresh_job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(refresh_job::Column::Attempts, Expr::col(refresh_job::Column::Attempts).sub(1))
-        .col_expr(refresh_job::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(refresh_job::Column::Id.eq(id))
-        .filter(refresh_job::Column::LeaseOwner.eq(worker))
-        .filter(refresh_job::Column::Status.eq(RUNNING))
-        .exec(&*tx)
-        .await?;
-    tx.commit().await?;
-    Ok(result.rows_affected == 1)
+        .col_expr(refresh_job::Column::UpdatedAt, Expr::value(Utc::now()));
+    update_held(db, id, worker, update).await
 }
 
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<refresh_job::Model>, DbErr> {
