@@ -14,10 +14,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use entity::refresh_job::JobTrigger;
 use fake_github::{Author, FakeGitHub};
-use git_collector::config::Cli;
-use git_collector::crawler::{CrawlReport, Crawler, Progress};
+use git_collector::config::{Cli, Config};
+use git_collector::crawler::{Count, Crawler, Progress};
 use git_collector::domain::Target;
+use git_collector::jobs::foreground::ForegroundRun;
+use git_collector::jobs::{JobQueue, WorkerSettings};
+use git_collector::metrics::Metrics;
+use sea_orm::DatabaseConnection;
 
 struct Params {
     repos: usize,
@@ -73,7 +78,13 @@ fn author(r: usize, i: usize, people: usize) -> Author {
     }
 }
 
-async fn crawler(db_url: &str, fake: &FakeGitHub, params: &Params, source: &str) -> Crawler {
+/// A crawl setting: the configuration and its database.
+struct Setting {
+    config: Config,
+    db: DatabaseConnection,
+}
+
+async fn setting(db_url: &str, fake: &FakeGitHub, params: &Params, source: &str) -> Setting {
     let config = Cli::try_parse_from([
         "git-collector",
         "--database-url",
@@ -86,20 +97,28 @@ async fn crawler(db_url: &str, fake: &FakeGitHub, params: &Params, source: &str)
         source,
         "--github-retry-delay-ms",
         "1",
+        "--job-poll-ms",
+        "50",
     ])
     .unwrap()
     .config;
     let db = git_collector::store::db::connect(db_url).await.unwrap();
     git_collector::store::db::migrate(&db).await.unwrap();
-    Crawler::from_config(db, &config).unwrap()
+    Setting { config, db }
 }
 
-async fn run(crawler: &Crawler) -> (CrawlReport, Arc<Progress>, Duration) {
-    let progress = Arc::new(Progress::default());
+/// A refresh of the account, run as `git-collector crawl bench` runs it.
+async fn run(setting: &Setting) -> (Arc<Progress>, Duration) {
+    let metrics = Arc::new(Metrics::default());
+    let crawler = Crawler::from_config(setting.db.clone(), &setting.config.github, metrics.clone()).unwrap();
+    let settings = WorkerSettings::from_config(&setting.config.jobs);
     let started = Instant::now();
-    let report = crawler.refresh(&Target::parse("bench").unwrap(), &progress).await.unwrap();
-    assert_eq!(report.failure(), None);
-    (report, progress, started.elapsed())
+    let queue = JobQueue::new(setting.db.clone());
+    let targets = [Target::parse("bench").unwrap()];
+    let run = ForegroundRun::start(queue, crawler, settings, metrics, &targets, JobTrigger::Cli).await.unwrap();
+    let report = run.finish(std::future::pending()).await.unwrap();
+    assert!(report.failures().is_empty(), "{:?}", report.failures());
+    (report.totals, started.elapsed())
 }
 
 #[tokio::main]
@@ -138,15 +157,15 @@ async fn main() {
     let rss_before = peak_rss_mib();
 
     // 1. Full crawl.
-    let exact = crawler(&db_url, &fake, &params, "commits").await;
-    let (_, progress, took) = run(&exact).await;
+    let exact = setting(&db_url, &fake, &params, "commits").await;
+    let (progress, took) = run(&exact).await;
     let requests = progress.requests.requests();
-    let commits = Progress::get(&progress.commits_read);
+    let commits = progress.get(Count::CommitsRead);
     let bound = Duration::from_millis(params.latency_ms) * requests as u32 / params.concurrency as u32;
     let rss_after = peak_rss_mib();
     println!("\nfull crawl");
     println!("  commits read            {commits}");
-    println!("  first-time contributors {}", Progress::get(&progress.new_contributors));
+    println!("  first-time contributors {}", progress.get(Count::NewContributors));
     println!("  wall time               {:.2} s", took.as_secs_f64());
     println!("  commits per second      {:.0}", commits as f64 / took.as_secs_f64());
     println!(
@@ -171,7 +190,7 @@ async fn main() {
             fake.commit(&full, &author(r + 7, i + 1_000_000, params.contributors * 2), &stamp(per_repo + i));
         }
     }
-    let (_, progress, took_incr) = run(&exact).await;
+    let (progress, took_incr) = run(&exact).await;
     println!("\nincremental refresh ({changed} repositories with 50 new commits each)");
     println!(
         "  requests {} ({} answered 304); wall time {:.2} s = {:.3} of the full crawl",
@@ -182,7 +201,7 @@ async fn main() {
     );
 
     // 3. Unchanged refresh.
-    let (_, progress, took_same) = run(&exact).await;
+    let (progress, took_same) = run(&exact).await;
     println!("\nunchanged refresh");
     println!(
         "  requests {} ({} answered 304, free of rate limit); wall time {:.2} s = {:.3} of the full crawl",
@@ -195,15 +214,15 @@ async fn main() {
     // 4. The old system's source on the same data, into a database of its own.
     let stats_dir = tempfile::tempdir().unwrap();
     let stats_url = format!("sqlite://{}?mode=rwc", stats_dir.path().join("stats.db").display());
-    let stats = crawler(&stats_url, &fake, &params, "stats").await;
-    let (_, stats_progress, _) = run(&stats).await;
+    let stats = setting(&stats_url, &fake, &params, "stats").await;
+    let (stats_progress, _) = run(&stats).await;
     let exact_total: i64 = (0..params.repos).map(|r| fake.expected_total(&format!("bench/repo{r:03}"), true)).sum();
     println!("\nstats source (the old system's /stats/contributors) on the same data");
     println!(
         "  first-time contributors found {} of {} exact ({:.3}); requests {}",
-        Progress::get(&stats_progress.new_contributors),
+        stats_progress.get(Count::NewContributors),
         exact_total,
-        Progress::get(&stats_progress.new_contributors) as f64 / exact_total as f64,
+        stats_progress.get(Count::NewContributors) as f64 / exact_total as f64,
         stats_progress.requests.requests()
     );
 }

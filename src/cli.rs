@@ -2,13 +2,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use entity::refresh_job::JobTrigger;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::{Cli, Command, Config};
-use crate::crawler::{CrawlReport, Crawler, Progress, RepoOutcome};
+use crate::crawler::{Count, Progress, RepoOutcome};
 use crate::domain::Target;
-use crate::startup::{shutdown_signal, Application};
+use crate::jobs::foreground::{ForegroundReport, ForegroundRun};
+use crate::jobs::{schedule, WorkerSettings};
+use crate::startup::{shutdown_signal, Application, Services};
 use crate::store::db;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -19,9 +21,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(shutdown_signal()).await
         }
         Command::Migrate => {
-            let conn = db::connect(&config.database_url).await?;
+            let conn = db::connect(&config.database.url).await?;
             db::migrate(&conn).await?;
-            tracing::info!(database = db::redact_url(&config.database_url), "migrations applied");
+            tracing::info!(database = db::redact_url(&config.database.url), "migrations applied");
             Ok(())
         }
         Command::Schema => {
@@ -32,38 +34,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// `git-collector crawl`: one crawl in the foreground with a progress bar and a summary.
+/// `git-collector crawl`: the same jobs the server runs, in the foreground, with a progress
+/// bar and a summary.
 async fn crawl(config: &Config, targets: &[String]) -> anyhow::Result<()> {
     // Parse every target before touching anything.
     let mut parsed = targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?;
-    let conn = db::connect(&config.database_url).await?;
-    db::migrate(&conn).await?;
+    let services = Services::connect(config).await?;
     if parsed.is_empty() {
-        parsed = crate::jobs::schedule::scheduled_targets(config, &conn).await?;
+        parsed = schedule::scheduled_targets(config, &services.db).await?;
     }
-    let crawler = Crawler::from_config(conn, config).context("cannot set up the GitHub client")?;
     let started = Instant::now();
-    let mut summary = Summary::default();
-    let mut failures = Vec::new();
-    for target in &parsed {
-        let progress = Arc::new(Progress::default());
-        let bar = progress_bar(target);
-        let ticker = tokio::spawn(tick(bar.clone(), progress.clone()));
-        let result = crawler.refresh(target, &progress).await;
-        ticker.abort();
-        bar.finish_and_clear();
-        summary.add(&progress);
-        match result {
-            Ok(report) => {
-                summary.count(&report);
-                if let Some(why) = report.failure() {
-                    failures.push(format!("{target}: {why}"));
-                }
-            }
-            Err(err) => failures.push(format!("{target}: {err}")),
-        }
+    let settings = WorkerSettings::from_config(&config.jobs);
+    let run =
+        ForegroundRun::start(services.queue, services.crawler, settings, services.metrics, &parsed, JobTrigger::Cli)
+            .await?;
+    let bar = progress_bar();
+    let ticker = tokio::spawn(tick(bar.clone(), run.totals()));
+    let report = run.finish(shutdown_signal()).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let report = report?;
+    print_summary(&report, started.elapsed());
+    if report.interrupted {
+        anyhow::bail!("interrupted: unfinished jobs were put back in the queue");
     }
-    summary.print(started.elapsed());
+    let failures = report.failures();
     if failures.is_empty() {
         Ok(())
     } else {
@@ -71,81 +66,52 @@ async fn crawl(config: &Config, targets: &[String]) -> anyhow::Result<()> {
     }
 }
 
-fn progress_bar(target: &Target) -> ProgressBar {
+fn progress_bar() -> ProgressBar {
     let bar = ProgressBar::new(0);
     bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} repositories {msg} ({elapsed})")
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} repositories {msg} ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    bar.set_prefix(target.to_string());
     bar
 }
 
-async fn tick(bar: ProgressBar, progress: Arc<Progress>) {
+async fn tick(bar: ProgressBar, totals: Arc<Progress>) {
     loop {
-        bar.set_length(Progress::get(&progress.repos_total));
-        bar.set_position(Progress::get(&progress.repos_done));
+        bar.set_length(totals.get(Count::ReposTotal));
+        bar.set_position(totals.get(Count::ReposDone));
         bar.set_message(format!(
             "· {} commits · {} requests",
-            Progress::get(&progress.commits_read),
-            progress.requests.requests()
+            totals.get(Count::CommitsRead),
+            totals.requests.requests()
         ));
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-#[derive(Default)]
-struct Summary {
-    repos: u64,
-    updated: u64,
-    unchanged: u64,
-    unavailable: u64,
-    failed: u64,
-    commits: u64,
-    new_contributors: u64,
-    requests: u64,
-    not_modified: u64,
-    rate_limit_waits: u64,
-}
-
-impl Summary {
-    fn add(&mut self, p: &Progress) {
-        self.commits += Progress::get(&p.commits_read);
-        self.new_contributors += Progress::get(&p.new_contributors);
-        self.requests += p.requests.requests();
-        self.not_modified += p.requests.not_modified();
-        self.rate_limit_waits += p.requests.rate_limit_waits();
-    }
-
-    fn count(&mut self, report: &CrawlReport) {
-        for (_, outcome) in &report.repos {
-            self.repos += 1;
-            match outcome {
-                RepoOutcome::Updated { .. } | RepoOutcome::Empty => self.updated += 1,
-                RepoOutcome::Unchanged => self.unchanged += 1,
-                RepoOutcome::Gone(_) | RepoOutcome::Blocked(_) => self.unavailable += 1,
-                RepoOutcome::Failed(_) => self.failed += 1,
-            }
+fn print_summary(report: &ForegroundReport, took: Duration) {
+    let (mut updated, mut unchanged, mut unavailable, mut failed) = (0, 0, 0, 0);
+    for repo in &report.repos {
+        match &repo.result {
+            Ok(RepoOutcome::Updated { .. } | RepoOutcome::Empty) => updated += 1,
+            Ok(RepoOutcome::Unchanged) => unchanged += 1,
+            Ok(RepoOutcome::Gone(_) | RepoOutcome::Blocked(_)) => unavailable += 1,
+            Err(_) => failed += 1,
         }
     }
-
-    fn print(&self, took: Duration) {
-        println!(
-            "repositories: {} ({} updated, {} unchanged, {} gone or blocked, {} failed)\n\
-             commits read: {}\nfirst-time contributors: {}\nrequests made: {} ({} answered 304)\n\
-             rate-limit waits: {}\ntime: {:.1}s",
-            self.repos,
-            self.updated,
-            self.unchanged,
-            self.unavailable,
-            self.failed,
-            self.commits,
-            self.new_contributors,
-            self.requests,
-            self.not_modified,
-            self.rate_limit_waits,
-            took.as_secs_f64()
-        );
-    }
+    let totals = &report.totals;
+    // Requests of the jobs asked for, their repository jobs included (some may have run on
+    // another replica of the same database).
+    let requests: i64 = report.jobs.iter().map(|j| j.requests_made).sum();
+    println!(
+        "repositories: {} ({updated} updated, {unchanged} unchanged, {unavailable} gone or blocked, {failed} failed)\n\
+         commits read: {}\nfirst-time contributors: {}\nrequests made: {requests} ({} answered 304)\n\
+         rate-limit waits: {}\ntime: {:.1}s",
+        report.repos.len(),
+        totals.get(Count::CommitsRead),
+        totals.get(Count::NewContributors),
+        totals.requests.not_modified(),
+        totals.requests.rate_limit_waits(),
+        took.as_secs_f64()
+    );
 }

@@ -7,12 +7,13 @@ async fn main() -> std::process::ExitCode {
     // A `.env` in the working directory fills variables that are not already set.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init(cli.config.log.format);
     match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = format!("{err:#}"), "git-collector stopped with an error");
-            eprintln!("error: {err:#}");
+            let text = telemetry::error_chain(err.as_ref());
+            tracing::error!(error = text, "git-collector stopped with an error");
+            eprintln!("error: {text}");
             std::process::ExitCode::FAILURE
         }
     }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use rand::RngCore;
 use sea_orm::DatabaseConnection;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::crawler::Crawler;
 use crate::graphql;
 use crate::http::{self, AppState};
@@ -22,41 +23,51 @@ pub struct Application {
     port: u16,
 }
 
+/// The parts every verb that runs jobs needs: the database, the queue, the crawler, metrics.
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub queue: JobQueue,
+    pub crawler: Crawler,
+    pub metrics: Arc<Metrics>,
+}
+
+impl Services {
+    /// Connects and migrates the database, and sets up the GitHub client.
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config.database.url).await?;
+        db::migrate(&db).await?;
+        let metrics = Arc::new(Metrics::default());
+        let crawler = Crawler::from_config(db.clone(), &config.github, metrics.clone())
+            .context("cannot set up the GitHub client")?;
+        Ok(Self { queue: JobQueue::new(db.clone()), db, crawler, metrics })
+    }
+}
+
 impl Application {
     /// Connects and migrates the database, then binds `BIND_ADDR` (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config.database_url).await?;
-        db::migrate(&db).await?;
-        let admin_token = match config.admin_token() {
+        let services = Services::connect(&config).await?;
+        let admin_token = match config.http.admin_token() {
             Some(token) => token.clone(),
             None => {
                 let token = generate_token();
                 tracing::warn!(
-                    admin_token = token.expose(),
+                    admin_token = token.expose_secret(),
                     "ADMIN_TOKEN is not set: generated one for this run (set ADMIN_TOKEN to keep it stable)"
                 );
                 token
             }
         };
-        let listener = TcpListener::bind(config.bind_addr)
+        let listener = TcpListener::bind(config.http.bind_addr)
             .await
-            .with_context(|| format!("cannot listen on {}", config.bind_addr))?;
+            .with_context(|| format!("cannot listen on {}", config.http.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let crawler = Crawler::from_config(db.clone(), &config).context("cannot set up the GitHub client")?;
-        let queue = JobQueue::new(db.clone());
-        let metrics = Arc::new(Metrics::default());
+        let Services { db, queue, crawler, metrics } = services;
         let workers =
-            WorkerPool::new(queue.clone(), crawler.clone(), WorkerSettings::from_config(&config), metrics.clone());
+            WorkerPool::new(queue.clone(), crawler, WorkerSettings::from_config(&config.jobs), metrics.clone());
         let schema = graphql::build_schema(Some(queue.clone()));
-        let state = AppState {
-            db,
-            schema,
-            queue,
-            metrics,
-            github: crawler.github().global_counters().clone(),
-            config: Arc::new(config),
-            admin_token: Arc::new(admin_token),
-        };
+        let state =
+            AppState { db, schema, queue, metrics, config: Arc::new(config), admin_token: Arc::new(admin_token) };
         Ok(Self { listener, state, workers, port })
     }
 
@@ -87,16 +98,25 @@ impl Application {
             shutdown.await;
             let _ = signal.send(true);
         });
-        let mut scheduler =
-            schedule::start(config.clone(), queue.clone()).await.context("cannot start the crawl schedule")?;
-        if config.crawl_on_start {
+        {
+            let (config, queue) = (config.clone(), queue.clone());
+            let mut stop = stop_rx.clone();
+            background.spawn(async move {
+                let schedules = schedule::schedules(&config);
+                schedule::run(&config, &queue, schedules, async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            });
+        }
+        if config.jobs.crawl_on_start {
             match schedule::crawl_on_start(&config, &queue).await {
                 Ok(0) => tracing::info!("data is fresh: no start-up crawl"),
                 Ok(n) => tracing::info!(targets = n, "start-up crawl queued"),
                 Err(err) => tracing::error!(error = %err, "cannot queue the start-up crawl"),
             }
         }
-        tracing::info!(%address, "serving: GraphiQL at http://{address}/graphql");
+        tracing::info!(%address, "serving: dashboard at http://{address}/, GraphiQL at http://{address}/graphql");
         let app = http::router(self.state);
         let mut http_stop = stop_rx;
         let served = axum::serve(self.listener, app)
@@ -105,22 +125,19 @@ impl Application {
             })
             .await
             .context("HTTP server failed");
-        // However the server stopped, the workers stop too.
+        // However the server stopped, the workers and the schedule stop too.
         let _ = stop_tx.send(true);
         forward.abort();
-        if let Err(err) = scheduler.shutdown().await {
-            tracing::warn!(error = %err, "the schedule did not stop cleanly");
-        }
         while background.join_next().await.is_some() {}
         tracing::info!("stopped");
         served
     }
 }
 
-fn generate_token() -> Secret {
+fn generate_token() -> SecretString {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
-    Secret::new(hex::encode(bytes))
+    SecretString::from(hex::encode(bytes))
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -1,6 +1,8 @@
 //! An account (organization or user) whose repositories are crawled.
 use sea_orm::entity::prelude::*;
 
+pub use crate::enums::AccountKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "accounts")]
 pub struct Model {
@@ -9,8 +11,8 @@ pub struct Model {
     pub login: String,
     #[sea_orm(unique)]
     pub login_key: String,
-    /// "Organization" or "User", as GitHub reports it; unknown until first listed.
-    pub kind: Option<String>,
+    /// Organization or user, as GitHub reports it; unknown until first listed.
+    pub kind: Option<AccountKind>,
     pub repos_listed_at: Option<DateTimeUtc>,
     pub repos_etag: Option<String>,
     pub created_at: DateTimeUtc,

@@ -1,4 +1,4 @@
-//! A contributor, identified per contract §1: GitHub account id, else a hash of the email.
+//! A contributor, identified per docs/rules.md §1: GitHub account id, else a hash of the email.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -1,5 +1,8 @@
-//! A refresh of one repository or of a whole account, queued, running or ended.
+//! A refresh of one repository or of a whole account (or an import of GH Archive hours),
+//! queued, running or ended.
 use sea_orm::entity::prelude::*;
+
+pub use crate::enums::{JobKind, JobStatus, JobTrigger};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_jobs")]
@@ -8,15 +11,17 @@ pub struct Model {
     pub id: i64,
     /// The account job this repository job is part of.
     pub parent_id: Option<i64>,
+    pub kind: JobKind,
+    /// The account (or `gharchive` for archive jobs).
     pub owner: String,
-    /// None: the whole account.
+    /// The repository name of a repository job; None for the other kinds.
     pub repo: Option<String>,
     pub target_key: String,
     /// `target_key` while QUEUED or RUNNING, None after; unique in the database.
     #[sea_orm(unique)]
     pub active_key: Option<String>,
-    pub trigger: String,
-    pub status: String,
+    pub trigger: JobTrigger,
+    pub status: JobStatus,
     pub created_at: DateTimeUtc,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,

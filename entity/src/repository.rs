@@ -1,6 +1,8 @@
 //! A GitHub repository, keyed by GitHub's numeric id (names change on rename and transfer).
 use sea_orm::entity::prelude::*;
 
+use crate::enums::RefreshOutcome;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "repositories")]
 pub struct Model {
@@ -22,7 +24,7 @@ pub struct Model {
     pub head_sha: Option<String>,
     pub commits_etag: Option<String>,
     pub last_refreshed_at: Option<DateTimeUtc>,
-    pub last_outcome: Option<String>,
+    pub last_outcome: Option<RefreshOutcome>,
     pub last_error: Option<String>,
     pub is_gone: bool,
     /// Added on demand (refreshRepo) and kept refreshed by the schedule.

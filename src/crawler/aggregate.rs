@@ -1,4 +1,4 @@
-//! Turning commits into each contributor's first contribution (contract §1): merges excluded,
+//! Turning commits into each contributor's first contribution (docs/rules.md §1): merges excluded,
 //! author date in UTC, identity by account id, noreply id, else email hash; bots flagged.
 use std::collections::HashMap;
 
@@ -25,8 +25,6 @@ pub struct Aggregator {
     /// Non-merge commits counted.
     pub commits: u64,
     pub merges: u64,
-    /// Commits without a usable author email, account or date.
-    pub unattributed: u64,
 }
 
 impl Aggregator {
@@ -42,8 +40,8 @@ impl Aggregator {
             .map(|d| d.with_timezone(&Utc).trunc_subsecs(0));
         let email = author.and_then(|a| a.email.as_deref());
         let account = commit.author.as_ref().filter(|a| a.id.is_some());
+        // A commit without a usable date or identity counts for nobody (docs/rules.md §1).
         let (Some(date), Some(key)) = (date, ContributorKey::identify(account.and_then(|a| a.id), email)) else {
-            self.unattributed += 1;
             return;
         };
         let login = account

@@ -3,66 +3,81 @@
 //! First crawl: every page of `/commits`. Later refreshes: one conditional request on the
 //! first page (a 304 when nothing changed); when the head moved, only the commits reachable
 //! from the new head and not from the old one (`/compare/{old}...{new}`); when the old head is
-//! no longer an ancestor (force push), the whole history again.
-use std::sync::atomic::Ordering;
-
+//! no longer an ancestor (force push), the whole history again (docs/rules.md §2).
 use chrono::Utc;
+use entity::enums::RefreshOutcome;
 use entity::repository;
 use sea_orm::DatabaseConnection;
 
-use super::{Aggregator, Progress, RepoError, RepoOutcome};
-use crate::github::{dto, Fetched, GitHub, GitHubError};
+use super::{Aggregator, Count, Progress, RepoError, RepoOutcome};
+use crate::domain::RepoRef;
+use crate::github::dto::{self, CompareStatus};
+use crate::github::{Fetched, GitHub, GitHubError, Validator};
 use crate::store::{
     self,
     contributions::{ApplyMode, RepoState},
 };
 
-/// Marks ETags of this source, so that switching `GITHUB_SOURCE` never reuses the other's.
-const ETAG_PREFIX: &str = "commits:";
+/// Marks validators of this source, so that switching `GITHUB_SOURCE` never reuses the other's.
+const PREFIX: &str = "commits:";
 
 pub(super) async fn refresh(
     db: &DatabaseConnection,
     github: &GitHub,
     repo: &repository::Model,
+    reference: &RepoRef,
     progress: &Progress,
 ) -> Result<RepoOutcome, RepoError> {
-    let branch = repo.default_branch.as_deref().map(|b| format!("&sha={}", urlencode(b))).unwrap_or_default();
-    let first_page = github.url(&format!("/repos/{}/{}/commits?per_page=100{branch}", repo.owner, repo.name));
-    // The stored head, ETag and contributions are always written together: they agree even
+    let branch = repo.default_branch.as_deref();
+    // The stored head, validator and contributions are always written together: they agree even
     // after a failed refresh, which changes none of them.
     let known_head = repo.head_sha.clone();
-    let etag = known_head.as_ref().and(repo.commits_etag.as_deref()).and_then(|e| e.strip_prefix(ETAG_PREFIX));
+    let validator = known_head
+        .as_ref()
+        .and(repo.commits_etag.as_deref())
+        .and_then(|e| e.strip_prefix(PREFIX))
+        .and_then(Validator::from_stored);
 
-    let (page, page_etag, next) = match github.get_or_empty::<Vec<dto::Commit>>(&first_page, etag).await? {
+    let (page, page_validator, has_next) = match github.commits(reference, branch, 1, validator.as_ref()).await? {
         Fetched::NotModified => {
-            store::repositories::record_outcome(db, repo.id, "unchanged", None, false, Utc::now()).await?;
+            store::repositories::record_outcome(db, repo.id, RefreshOutcome::Unchanged, None, false, Utc::now())
+                .await?;
             return Ok(RepoOutcome::Unchanged);
         }
         Fetched::Empty => return empty(db, repo).await,
-        Fetched::Ok { body, etag, next } => (body, etag.map(|e| format!("{ETAG_PREFIX}{e}")), next),
+        Fetched::Ok { body, validator, has_next } => (body, validator, has_next),
     };
     let Some(head) = page.first().map(|c| c.sha.clone()) else {
         return empty(db, repo).await;
     };
-    let state = RepoState { head_sha: Some(head.clone()), etag: page_etag, outcome: "updated", at: Utc::now() };
+    let stored_validator = page_validator.map(|v| format!("{PREFIX}{}", v.to_stored()));
+    let state = RepoState {
+        head_sha: Some(head.clone()),
+        etag: stored_validator,
+        outcome: RefreshOutcome::Updated,
+        at: Utc::now(),
+    };
 
     if let Some(old) = known_head {
         if old == head {
             store::repositories::record_unchanged(db, repo.id, state.etag).await?;
             return Ok(RepoOutcome::Unchanged);
         }
-        if let Some(agg) = compare(github, repo, &old, &head, progress).await? {
+        if let Some(agg) = compare(github, reference, &old, &head, progress).await? {
             let commits = agg.commits;
-            let firsts = agg.into_firsts();
-            let new =
-                store::contributions::apply_refresh(db, repo.id, Some(&old), ApplyMode::Merge, firsts, state).await?;
-            progress.new_contributors.fetch_add(new, Ordering::Relaxed);
+            let new = store::contributions::apply_refresh(
+                db,
+                repo.id,
+                Some(&old),
+                ApplyMode::Merge,
+                agg.into_firsts(),
+                state,
+            )
+            .await?;
+            progress.add(Count::NewContributors, new);
             return Ok(RepoOutcome::Updated { commits, new_contributors: new, full: false });
         }
-        tracing::info!(
-            repo = format!("{}/{}", repo.owner, repo.name),
-            "history rewritten (force push): crawling again"
-        );
+        tracing::info!(repo = %reference, "history rewritten (force push): crawling again");
     }
 
     // Full crawl, streaming page by page. Later pages are pinned to the head of the first, so
@@ -70,21 +85,24 @@ pub(super) async fn refresh(
     let mut agg = Aggregator::default();
     add_page(&mut agg, &page, progress);
     drop(page);
-    let mut url = next.map(|n| pin_sha(&n, &head));
-    while let Some(current) = url.take() {
-        match github.get::<Vec<dto::Commit>>(&current, None).await? {
-            Fetched::Ok { body, next, .. } => {
+    let mut next = has_next.then_some(2u32);
+    while let Some(number) = next.take() {
+        match github.commits(reference, Some(&head), number, None).await? {
+            Fetched::Ok { body, has_next, .. } => {
                 add_page(&mut agg, &body, progress);
-                url = next.map(|n| pin_sha(&n, &head));
+                next = has_next.then_some(number + 1);
             }
-            Fetched::NotModified | Fetched::Empty => return Err(unexpected(&current)),
+            // An empty or unmodified later page cannot happen: it is no history.
+            Fetched::NotModified | Fetched::Empty => {
+                return Err(GitHubError::NoContent { path: format!("/repos/{reference}/commits?page={number}") }.into())
+            }
         }
     }
     let commits = agg.commits;
     let expected = repo.head_sha.as_deref();
     let new = store::contributions::apply_refresh(db, repo.id, expected, ApplyMode::Replace, agg.into_firsts(), state)
         .await?;
-    progress.new_contributors.fetch_add(new, Ordering::Relaxed);
+    progress.add(Count::NewContributors, new);
     Ok(RepoOutcome::Updated { commits, new_contributors: new, full: true })
 }
 
@@ -92,24 +110,24 @@ pub(super) async fn refresh(
 /// of `head` any more (force push, or `old` was garbage-collected).
 async fn compare(
     github: &GitHub,
-    repo: &repository::Model,
+    reference: &RepoRef,
     old: &str,
     head: &str,
     progress: &Progress,
 ) -> Result<Option<Aggregator>, RepoError> {
     let mut agg = Aggregator::default();
-    let mut url = Some(github.url(&format!("/repos/{}/{}/compare/{old}...{head}?per_page=100", repo.owner, repo.name)));
-    while let Some(current) = url.take() {
-        match github.get::<dto::Comparison>(&current, None).await {
-            Ok(Fetched::Ok { body, next, .. }) => {
-                match body.status.as_str() {
-                    "ahead" | "identical" => {}
-                    _ => return Ok(None), // "behind" or "diverged": the old head was rewritten away
+    let mut next = Some(1u32);
+    while let Some(number) = next.take() {
+        match github.compare(reference, old, head, number).await {
+            Ok((body, has_next)) => {
+                match body.status {
+                    CompareStatus::Ahead | CompareStatus::Identical => {}
+                    // The old head was rewritten away.
+                    CompareStatus::Behind | CompareStatus::Diverged | CompareStatus::Unknown => return Ok(None),
                 }
                 add_page(&mut agg, &body.commits, progress);
-                url = next;
+                next = has_next.then_some(number + 1);
             }
-            Ok(Fetched::NotModified | Fetched::Empty) => return Err(unexpected(&current)),
             Err(GitHubError::Permanent { status: 404, .. }) => return Ok(None),
             Err(err) => return Err(err.into()),
         }
@@ -121,32 +139,12 @@ fn add_page(agg: &mut Aggregator, commits: &[dto::Commit], progress: &Progress) 
     for commit in commits {
         agg.add(commit);
     }
-    progress.commits_read.fetch_add(commits.len() as u64, Ordering::Relaxed);
+    progress.add(Count::CommitsRead, commits.len() as u64);
 }
 
 async fn empty(db: &DatabaseConnection, repo: &repository::Model) -> Result<RepoOutcome, RepoError> {
-    let state = RepoState { head_sha: None, etag: None, outcome: "empty", at: Utc::now() };
+    let state = RepoState { head_sha: None, etag: None, outcome: RefreshOutcome::Empty, at: Utc::now() };
     let expected = repo.head_sha.as_deref();
     store::contributions::apply_refresh(db, repo.id, expected, ApplyMode::Replace, Vec::new(), state).await?;
     Ok(RepoOutcome::Empty)
-}
-
-/// `url` with its `sha` parameter set to `head`.
-fn pin_sha(url: &str, head: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else { return url.to_string() };
-    let pairs: Vec<(String, String)> = parsed
-        .query_pairs()
-        .map(|(k, v)| if k == "sha" { (k.into_owned(), head.to_string()) } else { (k.into_owned(), v.into_owned()) })
-        .collect();
-    parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    parsed.to_string()
-}
-
-fn unexpected(url: &str) -> RepoError {
-    RepoError::GitHub(GitHubError::Invalid(format!("GitHub answered no content for {url}")))
-}
-
-/// Percent-encodes a branch name for a query string.
-fn urlencode(value: &str) -> String {
-    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

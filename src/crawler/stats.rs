@@ -1,36 +1,36 @@
 //! The `stats` source: `/stats/contributors`. Cheap, but GitHub returns only the top 100
-//! contributors and week-start dates, so counts are approximate (see the README).
-use std::sync::atomic::Ordering;
-
+//! contributors and week-start dates, so counts are approximate (docs/rules.md §2).
 use chrono::{DateTime, Utc};
+use entity::enums::RefreshOutcome;
 use entity::repository;
 use sea_orm::DatabaseConnection;
 
-use super::{Progress, RepoError, RepoOutcome};
-use crate::domain::ContributorKey;
-use crate::github::{dto, Fetched, GitHub};
+use super::{Count, Progress, RepoError, RepoOutcome};
+use crate::domain::{ContributorKey, RepoRef};
+use crate::github::{Fetched, GitHub, Validator};
 use crate::store::{
     self,
     contributions::{ApplyMode, ContributorFirst, RepoState},
 };
 
-const ETAG_PREFIX: &str = "stats:";
+const PREFIX: &str = "stats:";
 
 pub(super) async fn refresh(
     db: &DatabaseConnection,
     github: &GitHub,
     repo: &repository::Model,
+    reference: &RepoRef,
     progress: &Progress,
 ) -> Result<RepoOutcome, RepoError> {
-    let url = github.url(&format!("/repos/{}/{}/stats/contributors", repo.owner, repo.name));
-    let etag = repo.commits_etag.as_deref().and_then(|e| e.strip_prefix(ETAG_PREFIX));
-    let (stats, etag) = match github.get_or_empty::<Vec<dto::ContributorStats>>(&url, etag).await? {
+    let validator = repo.commits_etag.as_deref().and_then(|e| e.strip_prefix(PREFIX)).and_then(Validator::from_stored);
+    let (stats, validator) = match github.contributor_stats(reference, validator.as_ref()).await? {
         Fetched::NotModified => {
-            store::repositories::record_outcome(db, repo.id, "unchanged", None, false, Utc::now()).await?;
+            store::repositories::record_outcome(db, repo.id, RefreshOutcome::Unchanged, None, false, Utc::now())
+                .await?;
             return Ok(RepoOutcome::Unchanged);
         }
         Fetched::Empty => (Vec::new(), None),
-        Fetched::Ok { body, etag, .. } => (body, etag.map(|e| format!("{ETAG_PREFIX}{e}"))),
+        Fetched::Ok { body, validator, .. } => (body, validator.map(|v| format!("{PREFIX}{}", v.to_stored()))),
     };
     let empty = stats.is_empty();
     let mut commits = 0u64;
@@ -50,13 +50,13 @@ pub(super) async fn refresh(
             })
         })
         .collect();
-    progress.commits_read.fetch_add(commits, Ordering::Relaxed);
+    progress.add(Count::CommitsRead, commits);
     // Statistics describe the whole history: they replace what was stored, and no head SHA
     // is kept (the commits source must crawl from scratch after them).
-    let outcome = if empty { "empty" } else { "updated" };
-    let state = RepoState { head_sha: None, etag, outcome, at: Utc::now() };
+    let outcome = if empty { RefreshOutcome::Empty } else { RefreshOutcome::Updated };
+    let state = RepoState { head_sha: None, etag: validator, outcome, at: Utc::now() };
     let expected = repo.head_sha.as_deref();
     let new = store::contributions::apply_refresh(db, repo.id, expected, ApplyMode::Replace, firsts, state).await?;
-    progress.new_contributors.fetch_add(new, Ordering::Relaxed);
+    progress.add(Count::NewContributors, new);
     Ok(if empty { RepoOutcome::Empty } else { RepoOutcome::Updated { commits, new_contributors: new, full: true } })
 }

@@ -1,4 +1,4 @@
-//! Who a commit's author is, per contract §1: GitHub account id, else the id in a noreply
+//! Who a commit's author is, per docs/rules.md §1: GitHub account id, else the id in a noreply
 //! email, else a SHA-256 of the normalized email. Never a login, never a name.
 use sha2::{Digest, Sha256};
 

@@ -2,7 +2,12 @@
 pub mod contributor_key;
 mod month;
 mod names;
+mod schedule;
+
+/// Organization or user: where an account's repositories are listed.
+pub use entity::enums::AccountKind;
 
 pub use contributor_key::ContributorKey;
 pub use month::Month;
-pub use names::{NameError, OwnerLogin, RepoName, Target};
+pub use names::{NameError, OwnerLogin, RepoName, RepoRef, Target};
+pub use schedule::{Schedule, ScheduleError};

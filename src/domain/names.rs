@@ -79,41 +79,71 @@ impl fmt::Display for RepoName {
     }
 }
 
+/// A repository by its current full name, `owner/name`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RepoRef {
+    pub owner: OwnerLogin,
+    pub name: RepoName,
+}
+
+impl RepoRef {
+    pub fn new(owner: OwnerLogin, name: RepoName) -> Self {
+        Self { owner, name }
+    }
+
+    /// `OWNER/REPO`.
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let value = value.trim();
+        match value.split_once('/') {
+            Some((owner, name)) if !name.contains('/') => {
+                Ok(Self::new(OwnerLogin::parse(owner)?, RepoName::parse(name)?))
+            }
+            _ => Err(NameError::Target(value.to_string())),
+        }
+    }
+
+    /// Lowercase `owner/name`: two references with the same key name the same repository.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.owner.key(), self.name.key())
+    }
+}
+
+impl fmt::Display for RepoRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
 /// What one refresh covers: a whole account, or one repository.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
-    Owner(OwnerLogin),
-    Repo(OwnerLogin, RepoName),
+    Account(OwnerLogin),
+    Repository(RepoRef),
 }
 
 impl Target {
     /// `OWNER` or `OWNER/REPO`.
     pub fn parse(value: &str) -> Result<Self, NameError> {
-        let value = value.trim();
-        match value.split_once('/') {
-            None => Ok(Target::Owner(OwnerLogin::parse(value)?)),
-            Some((owner, repo)) if !repo.contains('/') => {
-                Ok(Target::Repo(OwnerLogin::parse(owner)?, RepoName::parse(repo)?))
-            }
-            Some(_) => Err(NameError::Target(value.to_string())),
+        let trimmed = value.trim();
+        if trimmed.contains('/') {
+            RepoRef::parse(trimmed).map(Target::Repository)
+        } else {
+            OwnerLogin::parse(trimmed).map(Target::Account)
         }
     }
+
     pub fn owner(&self) -> &OwnerLogin {
         match self {
-            Target::Owner(o) | Target::Repo(o, _) => o,
+            Target::Account(owner) => owner,
+            Target::Repository(repo) => &repo.owner,
         }
     }
-    pub fn repo(&self) -> Option<&RepoName> {
-        match self {
-            Target::Owner(_) => None,
-            Target::Repo(_, r) => Some(r),
-        }
-    }
+
     /// Lowercase key; two targets with the same key are the same refresh.
     pub fn key(&self) -> String {
         match self {
-            Target::Owner(o) => o.key(),
-            Target::Repo(o, r) => format!("{}/{}", o.key(), r.key()),
+            Target::Account(owner) => owner.key(),
+            Target::Repository(repo) => repo.key(),
         }
     }
 }
@@ -121,8 +151,8 @@ impl Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Owner(o) => write!(f, "{o}"),
-            Target::Repo(o, r) => write!(f, "{o}/{r}"),
+            Target::Account(owner) => write!(f, "{owner}"),
+            Target::Repository(repo) => write!(f, "{repo}"),
         }
     }
 }

@@ -1,69 +1,63 @@
-//! The GitHub REST client: authentication, conditional requests, `Link` pagination and the
-//! retry policy of contract §3. Every delay comes from `GitHubSettings`.
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+//! The GitHub REST client: typed endpoints, conditional requests, pagination by page number,
+//! the token pool, and the retry policy of docs/rules.md §3 (`retry.rs`).
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, ETAG, IF_NONE_MATCH, LINK, RETRY_AFTER, USER_AGENT};
-use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, AUTHORIZATION, IF_NONE_MATCH, USER_AGENT};
 use serde::de::DeserializeOwned;
-use tokio::sync::Mutex;
-use tokio::time::Instant;
 use url::Url;
 
-use super::error::GitHubError;
-use super::link::next_link;
-use crate::config::{Config, Secret};
+use super::dto;
+use super::endpoint::Endpoint;
+use super::error::{GitHubError, RetryReason};
+use super::retry::{self, Budget, Step, Timing};
+use super::tokens::{Acquired, TokenId, TokenPool};
+use crate::config::GitHubConfig;
+use crate::domain::{AccountKind, OwnerLogin, RepoRef};
+use crate::metrics::Metrics;
 
-/// Longest backoff between two retries of a failing request.
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// Longest wait for a primary rate limit reset (GitHub's window is one hour).
-const MAX_RESET_WAIT: Duration = Duration::from_secs(3_700);
+/// Longest error body read for its message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct GitHubSettings {
     pub api_url: Url,
-    pub token: Option<Secret>,
-    /// Delay before retrying a 202, and base of the exponential backoff of other retries.
-    pub retry_delay: Duration,
-    pub max_retries: u32,
-    /// Shortest wait after a secondary rate limit that says nothing of how long to wait.
-    pub secondary_min_wait: Duration,
+    pub tokens: Vec<secrecy::SecretString>,
+    pub timing: Timing,
     pub timeout: Duration,
 }
 
 impl GitHubSettings {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &GitHubConfig) -> Self {
         Self {
-            api_url: config.github_api_url.clone(),
-            token: config.github_token().cloned(),
-            retry_delay: config.github_retry_delay(),
-            max_retries: config.github_max_retries,
-            secondary_min_wait: Duration::from_millis(config.github_secondary_limit_wait_ms),
-            timeout: Duration::from_millis(config.github_timeout_ms),
+            api_url: config.api_url.clone(),
+            tokens: config.tokens().to_vec(),
+            timing: Timing {
+                retry_delay: config.retry_delay(),
+                max_retries: config.max_retries,
+                secondary_min_wait: Duration::from_millis(config.secondary_limit_wait_ms),
+            },
+            timeout: Duration::from_millis(config.timeout_ms),
         }
     }
 }
 
-/// Counts of what the client did; one set per crawl plus one for the whole process.
+/// What one refresh's requests did, for its progress and summary; optionally counting into a
+/// parent's counters too.
 #[derive(Debug, Default)]
 pub struct RequestCounters {
     /// HTTP requests sent, retries included.
-    pub requests: AtomicU64,
-    pub not_modified: AtomicU64,
-    pub rate_limit_waits: AtomicU64,
-    pub retries: AtomicU64,
-    /// Responses by status class: 2xx, 3xx, 4xx, 5xx, and transport errors.
-    pub by_status: [AtomicU64; 5],
-    /// `x-ratelimit-remaining` of the last response (-1: never seen).
-    pub rate_limit_remaining: AtomicI64,
+    requests: AtomicU64,
+    not_modified: AtomicU64,
+    rate_limit_waits: AtomicU64,
+    retries: AtomicU64,
+    parent: Option<Arc<RequestCounters>>,
 }
 
 impl RequestCounters {
-    pub fn new() -> Self {
-        let c = Self::default();
-        c.rate_limit_remaining.store(-1, Ordering::Relaxed);
-        c
+    pub fn counting_into(parent: &Arc<RequestCounters>) -> Self {
+        Self { parent: Some(parent.clone()), ..Self::default() }
     }
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -77,6 +71,31 @@ impl RequestCounters {
     pub fn retries(&self) -> u64 {
         self.retries.load(Ordering::Relaxed)
     }
+    fn bump(&self, pick: fn(&RequestCounters) -> &AtomicU64) {
+        pick(self).fetch_add(1, Ordering::Relaxed);
+        if let Some(parent) = &self.parent {
+            parent.bump(pick);
+        }
+    }
+}
+
+/// An ETag and the token that received it (GitHub's ETags vary with the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validator {
+    pub token: TokenId,
+    pub etag: String,
+}
+
+impl Validator {
+    /// The stored form, `token:etag`.
+    pub fn to_stored(&self) -> String {
+        format!("{}:{}", self.token.as_str(), self.etag)
+    }
+
+    pub fn from_stored(value: &str) -> Option<Self> {
+        let (token, etag) = value.split_once(':')?;
+        Some(Self { token: TokenId::parse(token)?, etag: etag.to_string() })
+    }
 }
 
 /// The outcome of one successful GET (after retries).
@@ -84,293 +103,281 @@ impl RequestCounters {
 pub enum Fetched<T> {
     Ok {
         body: T,
-        etag: Option<String>,
-        next: Option<String>,
+        validator: Option<Validator>,
+        /// Another page follows (`Link: rel="next"`).
+        has_next: bool,
     },
-    /// 304: unchanged since the ETag that was sent.
+    /// 304: unchanged since the validator that was sent.
     NotModified,
-    /// 204 (no content yet) or 409 (an empty repository): only from `get_or_empty`.
+    /// 204 (no statistics yet) or 409 (an empty repository), where they mean that.
     Empty,
 }
 
 struct Shared {
     http: reqwest::Client,
     settings: GitHubSettings,
-    /// No request leaves before this instant: a rate limit makes every concurrent crawl wait.
-    paused_until: Mutex<Option<Instant>>,
-    global: Arc<RequestCounters>,
+    tokens: TokenPool,
+    metrics: Arc<Metrics>,
 }
 
+/// A handle on the client; clones share the HTTP connections and the token pool.
 #[derive(Clone)]
 pub struct GitHub {
     shared: Arc<Shared>,
     counters: Arc<RequestCounters>,
 }
 
-enum Attempt<T> {
-    Done(Result<Fetched<T>, GitHubError>),
-    /// Retryable failure: the reason, and how long to wait if not the default backoff.
-    Retry(String, Option<Duration>),
-    /// Rate limited: wait (every crawl does), without spending a retry.
-    RateLimited(Duration),
-}
-
 impl GitHub {
-    pub fn new(settings: GitHubSettings) -> Result<Self, GitHubError> {
+    pub fn new(settings: GitHubSettings, metrics: Arc<Metrics>) -> Result<Self, GitHubError> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
             .build()
-            .map_err(|e| GitHubError::Invalid(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| GitHubError::Client(e.to_string()))?;
+        let tokens = TokenPool::new(&settings.tokens, metrics.clone());
         Ok(Self {
-            shared: Arc::new(Shared {
-                http,
-                settings,
-                paused_until: Mutex::new(None),
-                global: Arc::new(RequestCounters::new()),
-            }),
-            counters: Arc::new(RequestCounters::new()),
+            shared: Arc::new(Shared { http, settings, tokens, metrics }),
+            counters: Arc::new(RequestCounters::default()),
         })
     }
 
-    /// The same client (same rate-limit gate) counting into `counters` as well.
+    /// The same client (same connections and tokens) counting into `counters`.
     pub fn with_counters(&self, counters: Arc<RequestCounters>) -> Self {
         Self { shared: self.shared.clone(), counters }
     }
 
-    /// Counters of this handle (one crawl).
-    pub fn counters(&self) -> &Arc<RequestCounters> {
-        &self.counters
-    }
-
-    /// Counters of the whole process.
-    pub fn global_counters(&self) -> &Arc<RequestCounters> {
-        &self.shared.global
-    }
-
-    /// Absolute URL of an API path such as `/orgs/x/repos?per_page=100`.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.shared.settings.api_url.as_str().trim_end_matches('/'), path)
-    }
-
-    fn count(&self, pick: impl Fn(&RequestCounters) -> &AtomicU64) {
-        pick(&self.counters).fetch_add(1, Ordering::Relaxed);
-        pick(&self.shared.global).fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// GET `url` and parse the JSON body as `T`, retrying per contract §3. With `etag`, sends
-    /// `If-None-Match` and returns `NotModified` on 304. A 204 or 409 is retried like any other
-    /// unexpected status (see `get_or_empty`).
-    pub async fn get<T: DeserializeOwned>(&self, url: &str, etag: Option<&str>) -> Result<Fetched<T>, GitHubError> {
-        self.fetch(url, etag, false).await
-    }
-
-    /// Like `get`, for the endpoints where 204 or 409 means "nothing yet" (`/commits` of an
-    /// empty repository, statistics of one without commits): those return `Empty`.
-    pub async fn get_or_empty<T: DeserializeOwned>(
+    /// One page of an account's repositories.
+    pub async fn account_repos(
         &self,
-        url: &str,
-        etag: Option<&str>,
-    ) -> Result<Fetched<T>, GitHubError> {
-        self.fetch(url, etag, true).await
+        kind: AccountKind,
+        owner: &OwnerLogin,
+        page: u32,
+        validator: Option<&Validator>,
+    ) -> Result<Fetched<Vec<dto::Repo>>, GitHubError> {
+        self.get(Endpoint::AccountRepos { kind, owner, page }, validator).await
     }
 
-    async fn fetch<T: DeserializeOwned>(
+    /// The repository's description (following renames and transfers).
+    pub async fn repository(&self, repo: &RepoRef) -> Result<dto::Repo, GitHubError> {
+        let endpoint = Endpoint::Repository(repo);
+        match self.get(endpoint, None).await? {
+            Fetched::Ok { body, .. } => Ok(body),
+            Fetched::NotModified | Fetched::Empty => Err(no_content(&endpoint, &self.shared.settings.api_url)),
+        }
+    }
+
+    /// One page of the history reachable from `sha` (a branch, or a commit to pin pages to).
+    pub async fn commits(
         &self,
-        url: &str,
-        etag: Option<&str>,
-        empty_ok: bool,
+        repo: &RepoRef,
+        sha: Option<&str>,
+        page: u32,
+        validator: Option<&Validator>,
+    ) -> Result<Fetched<Vec<dto::Commit>>, GitHubError> {
+        self.get(Endpoint::Commits { repo, sha, page }, validator).await
+    }
+
+    /// One page of the commits reachable from `head` and not from `base`.
+    pub async fn compare(
+        &self,
+        repo: &RepoRef,
+        base: &str,
+        head: &str,
+        page: u32,
+    ) -> Result<(dto::Comparison, bool), GitHubError> {
+        let endpoint = Endpoint::Compare { repo, base, head, page };
+        match self.get(endpoint, None).await? {
+            Fetched::Ok { body, has_next, .. } => Ok((body, has_next)),
+            Fetched::NotModified | Fetched::Empty => Err(no_content(&endpoint, &self.shared.settings.api_url)),
+        }
+    }
+
+    /// The contributor statistics (at most the top 100 contributors, weekly).
+    pub async fn contributor_stats(
+        &self,
+        repo: &RepoRef,
+        validator: Option<&Validator>,
+    ) -> Result<Fetched<Vec<dto::ContributorStats>>, GitHubError> {
+        self.get(Endpoint::ContributorStats(repo), validator).await
+    }
+
+    /// GET an endpoint and parse its JSON body, retrying per the policy. With a validator whose
+    /// token is usable, sends `If-None-Match` and returns `NotModified` on 304.
+    async fn get<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint<'_>,
+        validator: Option<&Validator>,
     ) -> Result<Fetched<T>, GitHubError> {
-        let parsed = Url::parse(url).map_err(|e| GitHubError::Invalid(format!("bad URL {url}: {e}")))?;
-        let path = match parsed.query() {
-            Some(q) => format!("{}?{q}", parsed.path()),
-            None => parsed.path().to_string(),
-        };
         let settings = &self.shared.settings;
-        // The token only goes to the configured API host, whatever a Link header says.
-        let send_token = parsed.origin() == settings.api_url.origin();
-        let mut failures = 0u32;
-        let mut rate_limited = 0u32;
-        let mut secondary_hits = 0u32;
+        let url = endpoint.url(&settings.api_url);
+        let path = display_path(&url);
+        let mut budget = Budget::new(settings.timing.max_retries);
         loop {
-            self.wait_for_rate_limit().await;
+            let lease = match self.shared.tokens.acquire(validator.map(|v| &v.token)) {
+                Acquired::Ready(lease) => lease,
+                Acquired::AllResting(until) => {
+                    tokio::time::sleep_until(until).await;
+                    continue;
+                }
+                Acquired::NoneLeft => return Err(GitHubError::NoUsableToken { path }),
+            };
+            // An ETag is only good with the token that received it.
+            let condition = validator.filter(|v| &v.token == lease.id());
             let mut request = self
                 .shared
                 .http
-                .get(parsed.clone())
+                .get(url.clone())
                 .header(ACCEPT, "application/vnd.github+json")
                 .header(USER_AGENT, concat!("git-collector/", env!("CARGO_PKG_VERSION")))
                 .header("X-GitHub-Api-Version", "2022-11-28");
-            if let (true, Some(token)) = (send_token, &settings.token) {
-                request = request.header(AUTHORIZATION, format!("Bearer {}", token.expose()));
+            if let Some(authorization) = lease.authorization() {
+                request = request.header(AUTHORIZATION, authorization);
             }
-            if let Some(etag) = etag {
-                request = request.header(IF_NONE_MATCH, etag);
+            if let Some(v) = condition {
+                request = request.header(IF_NONE_MATCH, v.etag.as_str());
             }
-            self.count(|c| &c.requests);
-            let attempt = match request.send().await {
-                Ok(response) => self.read(response, &path, etag.is_some(), empty_ok, &mut secondary_hits).await,
+            self.counters.bump(|c| &c.requests);
+            let response = match request.send().await {
+                Ok(response) => response,
                 Err(err) => {
-                    self.count(|c| &c.by_status[4]);
-                    Attempt::Retry(format!("request failed: {}", err.without_url()), None)
+                    self.shared.metrics.github_answer(None);
+                    let reason = RetryReason::Transport(err.without_url().to_string());
+                    self.retry_after_failure(&path, &mut budget, reason, None).await?;
+                    continue;
                 }
             };
-            match attempt {
-                Attempt::Done(result) => return result,
-                Attempt::RateLimited(wait) => {
-                    rate_limited += 1;
-                    if rate_limited > settings.max_retries.max(1) * 4 {
-                        return Err(GitHubError::RetriesExhausted {
-                            path,
-                            attempts: failures + rate_limited,
-                            last: "still rate limited".into(),
-                        });
+            let status = response.status();
+            self.shared.metrics.github_answer(Some(status.as_u16()));
+            let headers = response.headers().clone();
+            self.shared.tokens.observe(&lease, retry::remaining(&headers));
+            // Error bodies are read for GitHub's message; a 200's body is read below.
+            let (message, response) = if status.is_client_error() {
+                (Some(error_message(response).await), None)
+            } else {
+                (None, Some(response))
+            };
+            let step = classify_response(&endpoint, status, &headers, message.as_deref(), condition, settings, &budget);
+            let response_body = match step {
+                Step::Body { etag, has_next } => {
+                    // This answer got through on the token's last request: rest it until reset.
+                    if retry::remaining(&headers) == Some(0) {
+                        self.rest(&lease, retry::reset_wait(&headers, &settings.timing));
                     }
-                    self.count(|c| &c.rate_limit_waits);
-                    tracing::warn!(path, wait_ms = wait.as_millis() as u64, "GitHub rate limit: every crawl waits");
-                    self.pause_for(wait).await;
+                    let validator = etag.map(|etag| Validator { token: lease.id().clone(), etag });
+                    Some((validator, has_next))
                 }
-                Attempt::Retry(reason, wait) => {
-                    failures += 1;
-                    if failures > settings.max_retries {
-                        return Err(GitHubError::RetriesExhausted { path, attempts: failures, last: reason });
+                Step::NotModified => {
+                    self.counters.bump(|c| &c.not_modified);
+                    self.shared.metrics.github_not_modified.inc();
+                    return Ok(Fetched::NotModified);
+                }
+                Step::Empty => return Ok(Fetched::Empty),
+                Step::Permanent { status } => {
+                    let message = message.unwrap_or_default();
+                    return Err(GitHubError::Permanent { status, path, message });
+                }
+                Step::Unauthorized => {
+                    if lease.is_anonymous() {
+                        let message = message.unwrap_or_default();
+                        return Err(GitHubError::Permanent { status: 401, path, message });
                     }
-                    self.count(|c| &c.retries);
-                    let wait = wait.unwrap_or_else(|| backoff(settings.retry_delay, failures));
-                    tracing::info!(path, attempt = failures, wait_ms = wait.as_millis() as u64, reason, "retrying");
-                    tokio::time::sleep(wait).await;
+                    self.shared.tokens.revoke(&lease);
+                    continue;
+                }
+                Step::Rest { wait, secondary } => {
+                    if secondary {
+                        budget.secondary_hits += 1;
+                    }
+                    budget.rest(&path)?;
+                    self.rest(&lease, wait);
+                    continue;
+                }
+                Step::Retry { reason, wait } => {
+                    self.retry_after_failure(&path, &mut budget, reason, wait).await?;
+                    continue;
+                }
+            };
+            let (Some((validator, has_next)), Some(response)) = (response_body, response) else { continue };
+            match response.bytes().await {
+                Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
+                    Ok(body) => return Ok(Fetched::Ok { body, validator, has_next }),
+                    Err(err) => {
+                        self.retry_after_failure(&path, &mut budget, RetryReason::Body(err.to_string()), None).await?
+                    }
+                },
+                Err(err) => {
+                    let reason = RetryReason::Transport(format!("reading the body: {}", err.without_url()));
+                    self.retry_after_failure(&path, &mut budget, reason, None).await?;
                 }
             }
         }
     }
 
-    async fn read<T: DeserializeOwned>(
+    fn rest(&self, lease: &super::tokens::Lease, wait: Duration) {
+        self.counters.bump(|c| &c.rate_limit_waits);
+        self.shared.tokens.rest(lease, wait);
+    }
+
+    async fn retry_after_failure(
         &self,
-        response: reqwest::Response,
         path: &str,
-        conditional: bool,
-        empty_ok: bool,
-        secondary_hits: &mut u32,
-    ) -> Attempt<T> {
-        let status = response.status();
-        let class = usize::from(status.as_u16() / 100).clamp(2, 5) - 2;
-        self.count(|c| &c.by_status[class]);
-        let headers = response.headers().clone();
-        let remaining = header_i64(&headers, "x-ratelimit-remaining");
-        if let Some(remaining) = remaining {
-            self.counters.rate_limit_remaining.store(remaining, Ordering::Relaxed);
-            self.shared.global.rate_limit_remaining.store(remaining, Ordering::Relaxed);
-        }
-        let settings = &self.shared.settings;
-        match status {
-            StatusCode::OK => {
-                let etag = headers.get(ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
-                let next = headers.get(LINK).and_then(|v| v.to_str().ok()).and_then(next_link);
-                let body = response.bytes().await;
-                // Out of budget but this one got through: hold the next requests until reset.
-                if remaining == Some(0) {
-                    self.hold_until(Instant::now() + reset_wait(&headers, settings.retry_delay)).await;
-                }
-                match body {
-                    Ok(bytes) => match serde_json::from_slice::<T>(&bytes) {
-                        Ok(body) => Attempt::Done(Ok(Fetched::Ok { body, etag, next })),
-                        Err(err) => Attempt::Retry(format!("the body is not the expected JSON: {err}"), None),
-                    },
-                    Err(err) => Attempt::Retry(format!("reading the body failed: {}", err.without_url()), None),
-                }
-            }
-            StatusCode::NOT_MODIFIED if conditional => {
-                self.count(|c| &c.not_modified);
-                Attempt::Done(Ok(Fetched::NotModified))
-            }
-            StatusCode::NO_CONTENT | StatusCode::CONFLICT if empty_ok => Attempt::Done(Ok(Fetched::Empty)),
-            StatusCode::ACCEPTED => {
-                Attempt::Retry("202 Accepted: GitHub is computing the data".into(), Some(settings.retry_delay))
-            }
-            StatusCode::UNAUTHORIZED
-            | StatusCode::NOT_FOUND
-            | StatusCode::GONE
-            | StatusCode::UNAVAILABLE_FOR_LEGAL_REASONS => {
-                let message = error_message(response).await;
-                Attempt::Done(Err(GitHubError::Permanent { status: status.as_u16(), path: path.to_string(), message }))
-            }
-            StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
-                let retry_after = header_i64(&headers, RETRY_AFTER.as_str());
-                if remaining == Some(0) && retry_after.is_none() {
-                    return Attempt::RateLimited(reset_wait(&headers, settings.retry_delay));
-                }
-                let message = error_message(response).await;
-                if retry_after.is_some() || message.to_ascii_lowercase().contains("secondary rate limit") {
-                    *secondary_hits += 1;
-                    let wait = match retry_after {
-                        Some(secs) => Duration::from_secs(secs.max(0) as u64),
-                        None => {
-                            let doubled = settings.secondary_min_wait.saturating_mul(1 << (*secondary_hits - 1).min(6));
-                            doubled.min(MAX_BACKOFF.max(settings.secondary_min_wait))
-                        }
-                    };
-                    return Attempt::RateLimited(wait);
-                }
-                Attempt::Retry(format!("HTTP {}: {message}", status.as_u16()), None)
-            }
-            other => {
-                let retry_after =
-                    header_i64(&headers, RETRY_AFTER.as_str()).map(|s| Duration::from_secs(s.max(0) as u64));
-                Attempt::Retry(format!("HTTP {}", other.as_u16()), retry_after)
-            }
-        }
-    }
-
-    async fn wait_for_rate_limit(&self) {
-        let until = *self.shared.paused_until.lock().await;
-        if let Some(until) = until {
-            if until > Instant::now() {
-                tokio::time::sleep_until(until).await;
-            }
-        }
-    }
-
-    /// Holds every request of the process until `until` (or longer if already held longer).
-    async fn hold_until(&self, until: Instant) {
-        let mut paused = self.shared.paused_until.lock().await;
-        if paused.is_none_or(|p| p < until) {
-            *paused = Some(until);
-        }
-    }
-
-    /// Holds every request of the process for `wait`, this one included.
-    async fn pause_for(&self, wait: Duration) {
-        self.hold_until(Instant::now() + wait).await;
-        self.wait_for_rate_limit().await;
+        budget: &mut Budget,
+        reason: RetryReason,
+        wait: Option<Duration>,
+    ) -> Result<(), GitHubError> {
+        let reason_text = reason.to_string();
+        let wait = budget.retry(path, reason, wait, self.shared.settings.timing.retry_delay)?;
+        self.counters.bump(|c| &c.retries);
+        self.shared.metrics.github_retries.inc();
+        tracing::info!(
+            path,
+            attempt = budget.attempts(),
+            wait_ms = wait.as_millis() as u64,
+            reason = reason_text,
+            "retrying"
+        );
+        tokio::time::sleep(wait).await;
+        Ok(())
     }
 }
 
-fn header_i64(headers: &HeaderMap, name: &str) -> Option<i64> {
-    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+fn classify_response(
+    endpoint: &Endpoint<'_>,
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    message: Option<&str>,
+    condition: Option<&Validator>,
+    settings: &GitHubSettings,
+    budget: &Budget,
+) -> Step {
+    retry::classify(
+        status,
+        headers,
+        message,
+        condition.is_some(),
+        endpoint.empty_is_an_answer(),
+        &settings.timing,
+        budget.secondary_hits,
+    )
 }
 
-/// Time until `x-ratelimit-reset` (Unix seconds); `fallback` when the header is missing or past.
-fn reset_wait(headers: &HeaderMap, fallback: Duration) -> Duration {
-    let Some(reset) = header_i64(headers, "x-ratelimit-reset") else { return fallback };
-    let now_ms = chrono::Utc::now().timestamp_millis();
-    let wait_ms = reset.saturating_mul(1000).saturating_sub(now_ms);
-    if wait_ms <= 0 {
-        fallback
-    } else {
-        Duration::from_millis(wait_ms as u64).min(MAX_RESET_WAIT)
+/// The path and query of a URL, for messages (the host is always the configured one).
+fn display_path(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
     }
 }
 
-/// Exponential backoff from `base`: base, 2·base, 4·base… capped at five minutes.
-fn backoff(base: Duration, failures: u32) -> Duration {
-    base.saturating_mul(1u32 << failures.saturating_sub(1).min(16)).min(MAX_BACKOFF.max(base))
+fn no_content(endpoint: &Endpoint<'_>, base: &Url) -> GitHubError {
+    GitHubError::NoContent { path: display_path(&endpoint.url(base)) }
 }
 
 /// GitHub's `message` from an error body, else the status text.
 async fn error_message(response: reqwest::Response) -> String {
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    serde_json::from_str::<serde_json::Value>(&text)
+    let text = response.bytes().await.map(|b| b.slice(..b.len().min(MAX_ERROR_BODY))).unwrap_or_default();
+    serde_json::from_slice::<serde_json::Value>(&text)
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string())
@@ -381,11 +388,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_is_capped() {
-        let base = Duration::from_millis(100);
-        assert_eq!(backoff(base, 1), base);
-        assert_eq!(backoff(base, 2), base * 2);
-        assert_eq!(backoff(base, 4), base * 8);
-        assert_eq!(backoff(Duration::from_secs(30), 20), MAX_BACKOFF);
+    fn validators_are_stored_with_their_token() {
+        let v = Validator { token: TokenId::parse("0a1b2c3d").unwrap(), etag: "W/\"abc:def\"".into() };
+        assert_eq!(v.to_stored(), "0a1b2c3d:W/\"abc:def\"");
+        assert_eq!(Validator::from_stored(&v.to_stored()), Some(v));
+        assert_eq!(Validator::from_stored("W/\"legacy\""), None);
     }
 }

@@ -1,6 +1,7 @@
 //! The parts of GitHub's JSON that git-collector reads. Unknown fields are ignored; fields
 //! that GitHub sometimes omits are optional.
 use chrono::{DateTime, Utc};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 /// A user or organization as embedded in other objects; `{}` deserializes to all `None`.
@@ -40,6 +41,8 @@ pub struct Repo {
 #[derive(Debug, Clone, Deserialize)]
 pub struct GitActor {
     #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
     pub email: Option<String>,
     /// Kept as text: one unparseable date must not fail a whole page.
     #[serde(default)]
@@ -53,20 +56,15 @@ pub struct CommitDetail {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct ParentRef {
-    #[allow(dead_code)]
-    pub sha: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
 pub struct Commit {
     pub sha: String,
     pub commit: CommitDetail,
     /// The linked GitHub account: a user object, `null`, or `{}`.
     #[serde(default)]
     pub author: Option<UserRef>,
+    /// Only their number matters: more than one makes a merge commit.
     #[serde(default)]
-    pub parents: Vec<ParentRef>,
+    pub parents: Vec<IgnoredAny>,
 }
 
 impl Commit {
@@ -75,13 +73,22 @@ impl Commit {
     }
 }
 
+/// How the head of a comparison relates to its base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CompareStatus {
+    Ahead,
+    Identical,
+    Behind,
+    Diverged,
+    #[serde(other)]
+    Unknown,
+}
+
 /// `GET /repos/{o}/{r}/compare/{base}...{head}`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Comparison {
-    /// "ahead", "behind", "diverged" or "identical".
-    pub status: String,
-    #[serde(default)]
-    pub total_commits: Option<i64>,
+    pub status: CompareStatus,
     #[serde(default)]
     pub commits: Vec<Commit>,
 }

@@ -1,41 +1,13 @@
-//! `RefreshJob`, `JobStatus` and the `refreshJobs` connection.
+//! `RefreshJob` and the `refreshJobs` connection.
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{Context, Enum, Object, ID};
-use entity::refresh_job;
+use async_graphql::{Context, Object, ID};
+use entity::refresh_job::{self, JobKind, JobStatus};
 use sea_orm::DatabaseConnection;
 
-use super::cursor::{self, PageArgs};
+use super::cursor::{Cursor, PageArgs, Scope};
 use super::error::{ApiError, ApiResult};
 use super::scalars::DateTime;
-use crate::store;
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-}
-
-impl JobStatus {
-    pub fn as_db(self) -> &'static str {
-        match self {
-            JobStatus::Queued => store::jobs::QUEUED,
-            JobStatus::Running => store::jobs::RUNNING,
-            JobStatus::Succeeded => store::jobs::SUCCEEDED,
-            JobStatus::Failed => store::jobs::FAILED,
-        }
-    }
-
-    fn from_db(value: &str) -> Self {
-        match value {
-            store::jobs::RUNNING => JobStatus::Running,
-            store::jobs::SUCCEEDED => JobStatus::Succeeded,
-            store::jobs::FAILED => JobStatus::Failed,
-            _ => JobStatus::Queued,
-        }
-    }
-}
+use crate::store::{self, jobs::JobKey};
 
 /// A refresh of one repository or of a whole account.
 #[derive(Clone)]
@@ -46,8 +18,11 @@ impl RefreshJob {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    async fn kind(&self) -> JobKind {
+        self.0.kind
+    }
     async fn status(&self) -> JobStatus {
-        JobStatus::from_db(&self.0.status)
+        self.0.status
     }
     async fn owner(&self) -> &str {
         &self.0.owner
@@ -56,9 +31,9 @@ impl RefreshJob {
     async fn repo(&self) -> Option<&str> {
         self.0.repo.as_deref()
     }
-    /// "schedule", "startup" or "mutation".
-    async fn trigger(&self) -> &str {
-        &self.0.trigger
+    /// "schedule", "startup", "mutation", or "cli" (the command line).
+    async fn trigger(&self) -> &'static str {
+        self.0.trigger.as_str()
     }
     async fn created_at(&self) -> DateTime {
         DateTime(self.0.created_at)
@@ -96,11 +71,11 @@ pub struct JobTotal {
 impl JobTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        Ok(store::jobs::count(db, self.status.map(JobStatus::as_db)).await? as i64)
+        Ok(store::jobs::count(db, self.status).await? as i64)
     }
 }
 
-pub type RefreshJobConnection = Connection<String, RefreshJob, JobTotal>;
+pub type RefreshJobConnection = Connection<Cursor<JobKey>, RefreshJob, JobTotal>;
 
 /// Jobs, newest first.
 pub async fn connection(
@@ -108,19 +83,12 @@ pub async fn connection(
     status: Option<JobStatus>,
     page: PageArgs,
 ) -> ApiResult<RefreshJobConnection> {
-    let scope = cursor::scope(&[status.map(JobStatus::as_db).unwrap_or_default()]);
-    let window = page.window(|c| {
-        let parts = cursor::decode(c, "jobs", &scope, 1)?;
-        let id = parts[0].parse::<i64>().map_err(|_| ApiError::bad_input("malformed cursor"))?;
-        Ok(vec![sea_orm::Value::from(id)])
-    })?;
-    let request = window.into_request(true);
-    let page = store::jobs::page(db, status.map(JobStatus::as_db), &request).await?;
+    let scope = Scope::of(&[status.map(JobStatus::as_str).unwrap_or_default()]);
+    let request = page.window::<JobKey>(&scope)?;
+    let page = store::jobs::page(db, status, &request).await?;
     let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, JobTotal { status });
-    connection.edges.extend(
-        page.rows
-            .into_iter()
-            .map(|job| Edge::new(cursor::encode("jobs", &scope, &[job.id.to_string()]), RefreshJob(job))),
-    );
+    connection
+        .edges
+        .extend(page.rows.into_iter().map(|job| Edge::new(Cursor::new(&scope, JobKey::of(&job)), RefreshJob(job))));
     Ok(connection)
 }

@@ -13,7 +13,7 @@ mod subscription;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::Schema;
 
-pub use error::ApiError;
+pub use error::{ApiError, SERVICE_UNAVAILABLE};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use subscription::Subscription;

@@ -5,13 +5,13 @@ use async_graphql::{Context, Enum, Object};
 use entity::monthly_first_contributors as monthly;
 use sea_orm::DatabaseConnection;
 
-use super::cursor::{self, PageArgs};
+use super::cursor::{Cursor, PageArgs, Scope};
 use super::error::{ApiError, ApiResult};
 use super::loaders::RepositoryLoader;
 use super::repository::Repository;
 use super::scalars::Date;
 use crate::domain::{Month, OwnerLogin, RepoName};
-use crate::store::read_model::{self, MonthOrder, MonthlyFilter, MonthlyKey, MonthlyPageRequest};
+use crate::store::read_model::{self, MonthOrder, MonthlyFilter, MonthlyKey};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MonthlyOrder {
@@ -58,7 +58,7 @@ impl MonthlyTotal {
     }
 }
 
-pub type MonthlyConnection = Connection<String, MonthlyFirstContributors, MonthlyTotal>;
+pub type MonthlyConnection = Connection<Cursor<MonthlyKey>, MonthlyFirstContributors, MonthlyTotal>;
 
 /// Filters as the API receives them, before checking.
 pub struct MonthlyArgs {
@@ -68,28 +68,6 @@ pub struct MonthlyArgs {
     pub to: Option<Date>,
     pub include_bots: bool,
     pub order: MonthlyOrder,
-}
-
-const KIND: &str = "monthly";
-
-fn encode(scope: &str, row: &monthly::Model) -> String {
-    let key = MonthlyKey::of(row);
-    cursor::encode(
-        KIND,
-        scope,
-        &[key.month.format("%Y-%m-%d").to_string(), key.owner_key, key.name_key, key.repository_id.to_string()],
-    )
-}
-
-fn decode(scope: &str, value: &str) -> ApiResult<MonthlyKey> {
-    let parts = cursor::decode(value, KIND, scope, 4)?;
-    let bad = || ApiError::bad_input("malformed cursor");
-    Ok(MonthlyKey {
-        month: chrono::NaiveDate::parse_from_str(&parts[0], "%Y-%m-%d").map_err(|_| bad())?,
-        owner_key: parts[1].clone(),
-        name_key: parts[2].clone(),
-        repository_id: parts[3].parse().map_err(|_| bad())?,
-    })
 }
 
 /// Checks the filters, reads one page, and builds the connection.
@@ -110,9 +88,10 @@ pub async fn connection(
     }
     let repository_ids = match (repository_id, &repo) {
         (Some(id), _) => Some(vec![id]),
-        (None, Some(repo)) => {
-            Some(crate::store::repositories::ids_named(db, owner.as_ref().map(|o| o.as_str()), repo.as_str()).await?)
-        }
+        (None, Some(repo)) => Some(
+            crate::store::repositories::ids_named(db, owner.as_ref().map(OwnerLogin::key).as_deref(), &repo.key())
+                .await?,
+        ),
         (None, None) => None,
     };
     let order = match args.order {
@@ -127,7 +106,7 @@ pub async fn connection(
         include_bots: args.include_bots,
         order,
     };
-    let scope = cursor::scope(&[
+    let scope = Scope::of(&[
         &filter.owner.clone().unwrap_or_default(),
         &repo.map(|r| r.key()).unwrap_or_default(),
         &repository_id.map(|i| i.to_string()).unwrap_or_default(),
@@ -136,18 +115,15 @@ pub async fn connection(
         if filter.include_bots { "bots" } else { "" },
         if order == MonthOrder::Desc { "desc" } else { "asc" },
     ]);
-    let window = page.window(|c| decode(&scope, c))?;
-    let request = MonthlyPageRequest {
-        after: window.after,
-        before: window.before,
-        limit: window.limit,
-        from_end: window.from_end,
-    };
+    let request = page.window::<MonthlyKey>(&scope)?;
     let result = read_model::monthly_page(db, &filter, &request).await?;
     let mut connection =
         Connection::with_additional_fields(result.has_previous, result.has_next, MonthlyTotal { filter });
-    connection
-        .edges
-        .extend(result.rows.into_iter().map(|row| Edge::new(encode(&scope, &row), MonthlyFirstContributors(row))));
+    connection.edges.extend(
+        result
+            .rows
+            .into_iter()
+            .map(|row| Edge::new(Cursor::new(&scope, MonthlyKey::of(&row)), MonthlyFirstContributors(row))),
+    );
     Ok(connection)
 }

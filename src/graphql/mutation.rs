@@ -4,8 +4,10 @@ use async_graphql::{Context, Object};
 use super::error::{ApiError, ApiResult};
 use super::jobs::RefreshJob;
 use super::Caller;
-use crate::domain::{OwnerLogin, RepoName, Target};
-use crate::jobs::{JobQueue, Trigger};
+use entity::refresh_job::JobTrigger;
+
+use crate::domain::{OwnerLogin, RepoName, RepoRef, Target};
+use crate::jobs::JobQueue;
 
 pub struct Mutation;
 
@@ -19,7 +21,7 @@ fn require_admin(ctx: &Context<'_>) -> ApiResult<()> {
 
 async fn refresh(ctx: &Context<'_>, target: Target) -> ApiResult<RefreshJob> {
     let queue = ctx.data_unchecked::<JobQueue>();
-    let (job, _) = queue.enqueue(&target, Trigger::Mutation).await?;
+    let (job, _) = queue.enqueue(&target, JobTrigger::Mutation).await?;
     Ok(RefreshJob(job))
 }
 
@@ -29,13 +31,13 @@ impl Mutation {
     /// Returns at once with the job, or with the one already queued or running for it.
     async fn refresh_repo(&self, ctx: &Context<'_>, owner: String, name: String) -> ApiResult<RefreshJob> {
         require_admin(ctx)?;
-        let target = Target::Repo(OwnerLogin::parse(&owner)?, RepoName::parse(&name)?);
+        let target = Target::Repository(RepoRef::new(OwnerLogin::parse(&owner)?, RepoName::parse(&name)?));
         refresh(ctx, target).await
     }
 
     /// Refreshes every repository of an account (organization or user).
     async fn refresh_owner(&self, ctx: &Context<'_>, owner: String) -> ApiResult<RefreshJob> {
         require_admin(ctx)?;
-        refresh(ctx, Target::Owner(OwnerLogin::parse(&owner)?)).await
+        refresh(ctx, Target::Account(OwnerLogin::parse(&owner)?)).await
     }
 }

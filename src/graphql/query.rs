@@ -1,15 +1,16 @@
-//! The `Query` root of the contract.
+//! The `Query` root (docs/rules.md §5).
 use async_graphql::{Context, Object, ID};
 use sea_orm::DatabaseConnection;
 
 use super::cursor::PageArgs;
 use super::error::ApiResult;
-use super::jobs::{self, JobStatus, RefreshJob, RefreshJobConnection};
+use super::jobs::{self, RefreshJob, RefreshJobConnection};
 use super::monthly::{self, MonthlyArgs, MonthlyConnection, MonthlyOrder};
 use super::repository::{self, page_complexity, Repository, RepositoryConnection};
 use super::scalars::Date;
 use crate::domain::{OwnerLogin, RepoName};
 use crate::store;
+use entity::refresh_job::JobStatus;
 
 pub struct Query;
 

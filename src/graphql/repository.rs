@@ -2,16 +2,21 @@
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Object, ID};
+use entity::enums::RefreshOutcome;
 use entity::repository;
 use sea_orm::DatabaseConnection;
 
-use super::cursor::{self, PageArgs};
-use super::error::{ApiError, ApiResult};
+use super::cursor::{self, Cursor, PageArgs, Scope};
+use super::error::ApiResult;
 use super::loaders::ContributorCountLoader;
 use super::monthly::{self, MonthlyArgs, MonthlyConnection, MonthlyOrder};
 use super::scalars::{Date, DateTime};
 use crate::domain::OwnerLogin;
-use crate::store::{self, contributions::RepoContributor};
+use crate::store::{
+    self,
+    contributions::{ContributorPosition, RepoContributor},
+    repositories::RepositoryKey,
+};
 
 pub struct Repository(pub repository::Model);
 
@@ -56,8 +61,8 @@ impl Repository {
         self.0.last_refreshed_at.map(DateTime)
     }
     /// How the last refresh ended: updated, unchanged, empty, gone, blocked or failed.
-    async fn last_refresh_outcome(&self) -> Option<&str> {
-        self.0.last_outcome.as_deref()
+    async fn last_refresh_outcome(&self) -> Option<RefreshOutcome> {
+        self.0.last_outcome
     }
     /// Why the last refresh did not succeed, if it did not.
     async fn last_refresh_error(&self) -> Option<&str> {
@@ -157,7 +162,7 @@ impl ContributorTotal {
     }
 }
 
-pub type ContributorConnection = Connection<String, Contributor, ContributorTotal>;
+pub type ContributorConnection = Connection<Cursor<ContributorPosition>, Contributor, ContributorTotal>;
 
 async fn contributors(
     db: &DatabaseConnection,
@@ -165,25 +170,17 @@ async fn contributors(
     include_bots: bool,
     page: PageArgs,
 ) -> ApiResult<ContributorConnection> {
-    let scope = cursor::scope(&[&repository_id.to_string(), if include_bots { "bots" } else { "" }]);
-    let window = page.window(|c| {
-        let parts = cursor::decode(c, "contributors", &scope, 2)?;
-        let bad = || ApiError::bad_input("malformed cursor");
-        let at = parts[0].parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0)).ok_or_else(bad)?;
-        let id = parts[1].parse::<i64>().map_err(|_| bad())?;
-        Ok(vec![sea_orm::Value::from(at), sea_orm::Value::from(id)])
-    })?;
-    let request = window.into_request(false);
+    let scope = Scope::of(&[&repository_id.to_string(), if include_bots { "bots" } else { "" }]);
+    let request = page.window::<ContributorPosition>(&scope)?;
     let page = store::contributions::contributors_page(db, repository_id, include_bots, &request).await?;
     let mut connection = Connection::with_additional_fields(
         page.has_previous,
         page.has_next,
         ContributorTotal { repository_id, include_bots },
     );
-    connection.edges.extend(page.rows.into_iter().map(|c| {
-        let key = [c.first_contribution_at.timestamp().to_string(), c.contributor_id.to_string()];
-        Edge::new(cursor::encode("contributors", &scope, &key), Contributor(c))
-    }));
+    connection.edges.extend(
+        page.rows.into_iter().map(|c| Edge::new(Cursor::new(&scope, ContributorPosition::of(&c)), Contributor(c))),
+    );
     Ok(connection)
 }
 
@@ -199,7 +196,7 @@ impl RepositoryTotal {
     }
 }
 
-pub type RepositoryConnection = Connection<String, Repository, RepositoryTotal>;
+pub type RepositoryConnection = Connection<Cursor<RepositoryKey>, Repository, RepositoryTotal>;
 
 pub async fn repositories(
     db: &DatabaseConnection,
@@ -207,19 +204,13 @@ pub async fn repositories(
     page: PageArgs,
 ) -> ApiResult<RepositoryConnection> {
     let owner = owner.as_deref().map(OwnerLogin::parse).transpose()?.map(|o| o.key());
-    let scope = cursor::scope(&[owner.as_deref().unwrap_or_default()]);
-    let window = page.window(|c| {
-        let parts = cursor::decode(c, "repositories", &scope, 3)?;
-        let id = parts[2].parse::<i64>().map_err(|_| ApiError::bad_input("malformed cursor"))?;
-        Ok(vec![parts[0].clone().into(), parts[1].clone().into(), sea_orm::Value::from(id)])
-    })?;
-    let request = window.into_request(false);
+    let scope = Scope::of(&[owner.as_deref().unwrap_or_default()]);
+    let request = page.window::<RepositoryKey>(&scope)?;
     let page = store::repositories::page(db, owner.as_deref(), &request).await?;
     let mut connection =
         Connection::with_additional_fields(page.has_previous, page.has_next, RepositoryTotal { owner });
-    connection.edges.extend(page.rows.into_iter().map(|r| {
-        let key = [r.owner_key.clone(), r.name_key.clone(), r.id.to_string()];
-        Edge::new(cursor::encode("repositories", &scope, &key), Repository(r))
-    }));
+    connection
+        .edges
+        .extend(page.rows.into_iter().map(|r| Edge::new(Cursor::new(&scope, RepositoryKey::of(&r)), Repository(r))));
     Ok(connection)
 }

@@ -1,4 +1,4 @@
-//! `Date` ("YYYY-MM-DD") and `DateTime` (RFC 3339, UTC) scalars of the contract.
+//! `Date` ("YYYY-MM-DD") and `DateTime` (RFC 3339, UTC) scalars (docs/rules.md §5).
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 

@@ -9,10 +9,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use super::AppState;
-use crate::graphql::Caller;
+use crate::graphql::{Caller, SERVICE_UNAVAILABLE};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -76,7 +77,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: BatchRequest) -
         BatchRequest::Batch(_) => "batch",
     };
     let response = state.schema.execute_batch(request.data(caller)).await;
-    state.metrics.observe(crate::metrics::GRAPHQL_SECONDS, operation, started.elapsed());
+    state.metrics.observe_graphql(operation, started.elapsed());
     respond(headers, response)
 }
 
@@ -91,7 +92,7 @@ fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim)
         .unwrap_or_default();
-    let expected = state.admin_token.expose().as_bytes();
+    let expected = state.admin_token.expose_secret().as_bytes();
     if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(expected)) {
         Caller::Admin
     } else {
@@ -150,7 +151,18 @@ fn respond(headers: &HeaderMap, mut response: BatchResponse) -> Response {
         }
         BatchResponse::Batch(_) => false,
     };
-    let status = if modern && failed_request { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    // The database is away: 503, whatever the media type, so that clients and proxies retry.
+    let unavailable = match &response {
+        BatchResponse::Single(r) => has_code(r, SERVICE_UNAVAILABLE),
+        BatchResponse::Batch(list) => list.iter().any(|r| has_code(r, SERVICE_UNAVAILABLE)),
+    };
+    let status = if unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if modern && failed_request {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let body = match serde_json::to_vec(&response) {
         Ok(body) => body,
         Err(err) => {
@@ -164,6 +176,12 @@ fn respond(headers: &HeaderMap, mut response: BatchResponse) -> Response {
         http.headers_mut().extend(r.http_headers.clone());
     }
     http
+}
+
+fn has_code(response: &async_graphql::Response, code: &str) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code")) == Some(&async_graphql::Value::String(code.to_string()))
+    })
 }
 
 /// An error before GraphQL execution (unparseable body, bad method), in GraphQL's error shape.

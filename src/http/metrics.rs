@@ -1,6 +1,4 @@
-//! `/metrics` in the Prometheus text format, and the middleware timing every request.
-use std::fmt::Write;
-use std::sync::atomic::Ordering;
+//! `/metrics` (OpenMetrics text, which Prometheus scrapes) and the middleware timing requests.
 use std::sync::Arc;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -9,10 +7,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use entity::refresh_job::JobStatus;
+use sea_orm::Iterable;
 
 use super::AppState;
-use crate::metrics::{Metrics, HTTP_SECONDS};
+use crate::metrics::{Metrics, StatusLabel};
 use crate::store;
+
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(render))
@@ -24,18 +26,16 @@ pub async fn record_latency(State(metrics): State<Arc<Metrics>>, request: Reques
         request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let started = std::time::Instant::now();
     let response = next.run(request).await;
-    metrics.observe(HTTP_SECONDS, &route, started.elapsed());
+    metrics.observe_http(&route, started.elapsed());
     response
 }
 
 async fn render(State(state): State<AppState>) -> Response {
-    let mut out = String::new();
-    let _ = writeln!(out, "# HELP git_collector_jobs Refresh jobs by status.\n# TYPE git_collector_jobs gauge");
     match store::jobs::count_by_status(&state.db).await {
         Ok(counts) => {
-            for status in [store::jobs::QUEUED, store::jobs::RUNNING, store::jobs::SUCCEEDED, store::jobs::FAILED] {
-                let n = counts.iter().find(|(s, _)| s == status).map(|(_, n)| *n).unwrap_or(0);
-                let _ = writeln!(out, "git_collector_jobs{{status=\"{status}\"}} {n}");
+            for status in JobStatus::iter() {
+                let n = counts.iter().find(|(s, _)| *s == status).map(|(_, n)| *n).unwrap_or(0);
+                state.metrics.jobs.get_or_create(&StatusLabel { status: status.as_str().to_string() }).set(n);
             }
         }
         Err(err) => {
@@ -43,27 +43,5 @@ async fn render(State(state): State<AppState>) -> Response {
             return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
         }
     }
-    let g = &state.github;
-    let _ = writeln!(out, "# HELP git_collector_github_requests_total GitHub requests by status class.");
-    let _ = writeln!(out, "# TYPE git_collector_github_requests_total counter");
-    for (i, class) in ["2xx", "3xx", "4xx", "5xx", "error"].iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "git_collector_github_requests_total{{status=\"{class}\"}} {}",
-            g.by_status[i].load(Ordering::Relaxed)
-        );
-    }
-    let _ = writeln!(out, "# TYPE git_collector_github_not_modified_total counter");
-    let _ = writeln!(out, "git_collector_github_not_modified_total {}", g.not_modified());
-    let _ = writeln!(out, "# TYPE git_collector_github_retries_total counter");
-    let _ = writeln!(out, "git_collector_github_retries_total {}", g.retries());
-    let _ = writeln!(out, "# TYPE git_collector_github_rate_limit_waits_total counter");
-    let _ = writeln!(out, "git_collector_github_rate_limit_waits_total {}", g.rate_limit_waits());
-    let remaining = g.rate_limit_remaining.load(Ordering::Relaxed);
-    if remaining >= 0 {
-        let _ = writeln!(out, "# TYPE git_collector_github_rate_limit_remaining gauge");
-        let _ = writeln!(out, "git_collector_github_rate_limit_remaining {remaining}");
-    }
-    state.metrics.render(&mut out);
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    ([(header::CONTENT_TYPE, OPENMETRICS)], state.metrics.render()).into_response()
 }

@@ -13,8 +13,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, Secret};
-use crate::github::RequestCounters;
+use secrecy::SecretString;
+
+use crate::config::Config;
 use crate::graphql::AppSchema;
 use crate::jobs::JobQueue;
 use crate::metrics::Metrics;
@@ -29,14 +30,12 @@ pub struct AppState {
     pub schema: AppSchema,
     pub queue: JobQueue,
     pub metrics: Arc<Metrics>,
-    /// GitHub requests of the whole process, for `/metrics`.
-    pub github: Arc<RequestCounters>,
     pub config: Arc<Config>,
-    pub admin_token: Arc<Secret>,
+    pub admin_token: Arc<SecretString>,
 }
 
 pub fn router(state: AppState) -> Router {
-    let cors = cors_layer(state.config.cors_allow_origins.as_deref());
+    let cors = cors_layer(state.config.http.cors_origins());
     let metrics = state.metrics.clone();
     let app = Router::new()
         .merge(health::router())
@@ -53,8 +52,10 @@ pub fn router(state: AppState) -> Router {
     }
 }
 
-fn cors_layer(origins: Option<&[String]>) -> Option<CorsLayer> {
-    let origins = origins.filter(|o| !o.is_empty())?;
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
     let allow = if origins.iter().any(|o| o == "*") {
         AllowOrigin::any()
     } else {

@@ -83,6 +83,12 @@ async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
                 .collect();
             json(StatusCode::OK, &Listing { items, page, page_size, total_records })
         }
+        Err(err) if err.is_unavailable() => {
+            tracing::warn!(error = %err, "GET /api/repos: the database is unavailable");
+            let failure =
+                Failure { description: "the database is unavailable; try again later".into(), error_code: "00002" };
+            json(StatusCode::SERVICE_UNAVAILABLE, &failure)
+        }
         Err(err) => {
             tracing::error!(error = %err, "GET /api/repos failed");
             let failure = Failure { description: "unexpected error".into(), error_code: "00002" };

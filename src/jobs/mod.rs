@@ -1,35 +1,20 @@
-//! Durable refresh jobs, their workers, and the cron schedule (which only enqueues).
+//! Durable jobs: the queue, the workers that run them (and own every concurrency limit), the
+//! schedule (which only enqueues), and running jobs in the foreground for the command line.
+pub mod foreground;
+mod retry;
 pub mod schedule;
 mod worker;
 
 use std::sync::Arc;
 
-use entity::refresh_job;
-use sea_orm::{DatabaseConnection, DbErr};
+use entity::refresh_job::{self, JobTrigger};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, Notify};
 
-pub use worker::{WorkerPool, WorkerSettings};
+pub use worker::{RepoReport, WorkerPool, WorkerSettings};
 
 use crate::domain::Target;
-use crate::store;
-
-/// Why a job was queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    Startup,
-    Mutation,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::Startup => "startup",
-            Trigger::Mutation => "mutation",
-        }
-    }
-}
+use crate::store::{self, StoreError};
 
 /// The handle to the job queue: enqueue, wake the workers, hear of job changes.
 #[derive(Clone)]
@@ -50,26 +35,33 @@ impl JobQueue {
     }
 
     /// Queues a refresh of `target`, or returns the one already queued or running for it.
-    pub async fn enqueue(&self, target: &Target, trigger: Trigger) -> Result<(refresh_job::Model, bool), DbErr> {
+    pub async fn enqueue(
+        &self,
+        target: &Target,
+        trigger: JobTrigger,
+    ) -> Result<(refresh_job::Model, bool), StoreError> {
         self.enqueue_in(target, trigger, None).await
     }
 
     async fn enqueue_in(
         &self,
         target: &Target,
-        trigger: Trigger,
+        trigger: JobTrigger,
         parent: Option<i64>,
-    ) -> Result<(refresh_job::Model, bool), DbErr> {
-        let repo = target.repo().map(|r| r.as_str());
-        let (job, created) =
-            store::jobs::enqueue(&self.db, target.owner().as_str(), repo, &target.key(), trigger.as_str(), parent)
-                .await?;
+    ) -> Result<(refresh_job::Model, bool), StoreError> {
+        let (job, created) = store::jobs::enqueue(&self.db, target, trigger, parent).await?;
         if created {
-            tracing::info!(job_id = job.id, target = %target, trigger = trigger.as_str(), "refresh queued");
+            tracing::info!(job_id = job.id, target = %target, trigger = trigger.as_str(), "job queued");
             self.wake.notify_one();
             self.changed(job.id);
         }
         Ok((job, created))
+    }
+
+    /// Wakes the idle workers of this process: jobs were queued.
+    pub fn wake_workers(&self) {
+        self.wake.notify_waiters();
+        self.wake.notify_one();
     }
 
     /// Signals that job `id` changed (for subscriptions of this process).

@@ -1,45 +1,84 @@
 //! Workers: claim jobs from the database, run them under a renewed lease, record the outcome.
+//! This is the one place that decides how much runs at once.
 //!
-//! A repository job refreshes one repository (at most `CRAWL_CONCURRENCY` at once). An account
-//! job lists the account and queues one repository job per repository, then follows them to
-//! the end: several replicas on one PostgreSQL share an account's repositories.
+//! A repository job refreshes one repository (at most `CRAWL_CONCURRENCY` at once per process).
+//! An account job lists the account and queues one repository job per repository, then follows
+//! them to the end: several replicas on one PostgreSQL share an account's repositories.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use entity::refresh_job;
+use entity::refresh_job::{self, JobKind, JobStatus};
 use rand::RngCore;
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
-use super::{JobQueue, Trigger};
-use crate::config::Config;
-use crate::crawler::{Crawler, Progress};
-use crate::domain::{OwnerLogin, RepoName, Target};
-use crate::metrics::{Metrics, JOB_SECONDS};
+use super::retry::patiently;
+use super::JobQueue;
+use crate::config::JobsConfig;
+use crate::crawler::{Count, CrawlError, Crawler, Progress, RepoError, RepoOutcome};
+use crate::domain::{OwnerLogin, RepoRef, Target};
+use crate::metrics::Metrics;
 use crate::store::{
     self,
-    jobs::{JobKind, JobProgress},
+    jobs::{ClaimScope, JobProgress},
+    StoreError,
 };
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     pub lease: Duration,
     pub poll: Duration,
+    /// Repository refreshes run at once by this process (`CRAWL_CONCURRENCY`).
     pub repo_slots: usize,
     /// How long running jobs may finish after shutdown before their leases are released.
     pub shutdown_grace: Duration,
+    /// Which jobs this pool takes.
+    pub scope: ClaimScope,
 }
 
 impl WorkerSettings {
-    pub fn from_config(config: &Config) -> Self {
+    pub fn from_config(config: &JobsConfig) -> Self {
         Self {
-            lease: Duration::from_secs(config.job_lease_secs),
-            poll: Duration::from_millis(config.job_poll_ms),
+            lease: config.lease(),
+            poll: config.poll(),
             repo_slots: usize::from(config.crawl_concurrency),
-            shutdown_grace: Duration::from_secs(config.job_shutdown_grace_secs),
+            shutdown_grace: config.shutdown_grace(),
+            scope: ClaimScope::All,
+        }
+    }
+}
+
+/// A repository refresh this pool finished, for a command that runs jobs in the foreground.
+#[derive(Debug, Clone)]
+pub struct RepoReport {
+    pub repo: RepoRef,
+    pub result: Result<RepoOutcome, Arc<RepoError>>,
+}
+
+/// Why a job failed. Turned into text only when stored on the job.
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("{repo}: {source}")]
+    Repository { repo: RepoRef, source: Arc<RepoError> },
+    #[error(transparent)]
+    Listing(#[from] CrawlError),
+    /// Repository jobs of an account job that failed: `owner/name: why`, each.
+    #[error("{}", .0.join("; "))]
+    Children(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl JobError {
+    /// The database could not be reached: the job is tried again rather than failed.
+    fn is_transient(&self) -> bool {
+        match self {
+            JobError::Repository { source, .. } => matches!(&**source, RepoError::Store(e) if e.is_unavailable()),
+            JobError::Listing(CrawlError::Store(e)) | JobError::Store(e) => e.is_unavailable(),
+            JobError::Listing(_) | JobError::Children(_) => false,
         }
     }
 }
@@ -52,50 +91,66 @@ pub struct WorkerPool {
     metrics: Arc<Metrics>,
     /// Names this process in `lease_owner`.
     worker_id: Arc<str>,
+    /// Counts of every job this pool runs, summed.
+    totals: Arc<Progress>,
+    reports: Option<mpsc::UnboundedSender<RepoReport>>,
 }
 
 /// What a job reports while it runs.
-#[derive(Default)]
 struct JobState {
-    progress: Arc<Progress>,
+    progress: Progress,
     /// Requests made by earlier attempts of this job.
     base_requests: u64,
     /// Requests made by an account job's repository jobs.
     child_requests: AtomicU64,
+    /// An account job's repositories, and how many of their jobs ended.
+    children_total: AtomicU64,
+    children_done: AtomicU64,
 }
 
 impl JobState {
     fn snapshot(&self, job: &refresh_job::Model) -> JobProgress {
-        let p = &self.progress;
-        let total = Progress::get(&p.repos_total);
-        JobProgress {
-            repos_total: (job.repo.is_none() || total > 0).then_some(total as i32),
-            repos_done: (job.repo.is_none() || total > 0).then_some(Progress::get(&p.repos_done) as i32),
-            requests_made: (self.base_requests + p.requests.requests() + self.child_requests.load(Ordering::Relaxed))
-                as i64,
-        }
+        let requests =
+            self.base_requests + self.progress.requests.requests() + self.child_requests.load(Ordering::Relaxed);
+        let (total, done) = match job.kind {
+            JobKind::Account => (
+                Some(self.children_total.load(Ordering::Relaxed) as i32),
+                Some(self.children_done.load(Ordering::Relaxed) as i32),
+            ),
+            _ => (Some(1), Some(self.progress.get(Count::ReposDone) as i32)),
+        };
+        JobProgress { repos_total: total, repos_done: done, requests_made: requests as i64 }
     }
 }
 
-fn claim_suffix() -> String {
-    let mut bytes = [0u8; 4];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    hex::encode(buf)
 }
 
 enum Ended {
-    Finished(&'static str, Option<String>),
+    Finished(Result<(), JobError>),
     LeaseLost,
     Released,
 }
 
 impl WorkerPool {
     pub fn new(queue: JobQueue, crawler: Crawler, settings: WorkerSettings, metrics: Arc<Metrics>) -> Self {
-        let mut bytes = [0u8; 6];
-        rand::rng().fill_bytes(&mut bytes);
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "git-collector".into());
-        let worker_id: Arc<str> = format!("{host}-{}-{}", std::process::id(), hex::encode(bytes)).into();
-        Self { queue, crawler, settings, metrics, worker_id }
+        let worker_id: Arc<str> = format!("{host}-{}-{}", std::process::id(), random_hex(6)).into();
+        Self { queue, crawler, settings, metrics, worker_id, totals: Arc::default(), reports: None }
+    }
+
+    /// Sends every finished repository refresh to `reports`.
+    pub fn with_reports(mut self, reports: mpsc::UnboundedSender<RepoReport>) -> Self {
+        self.reports = Some(reports);
+        self
+    }
+
+    /// Counts of every job this pool ran, summed.
+    pub fn totals(&self) -> Arc<Progress> {
+        self.totals.clone()
     }
 
     /// Claims and runs jobs until `shutdown` turns true; then stops claiming, gives running
@@ -126,18 +181,17 @@ impl WorkerPool {
                     let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
                     // A token of its own per claim: a job this process held before (and whose
                     // lease lapsed) is never run twice under one name.
-                    let token = format!("{}/{}", self.worker_id, claim_suffix());
-                    match store::jobs::claim(&db, &token, kind, lease_until).await {
+                    let token = format!("{}/{}", self.worker_id, random_hex(4));
+                    match store::jobs::claim(&db, &token, kind, &self.settings.scope, lease_until).await {
                         Ok(Some(job)) => {
                             claimed = true;
-                            let pool = self.clone();
                             // Account jobs hold no crawl state: they are released as soon as
-                            // shutdown starts; repository jobs get the grace period.
+                            // shutdown starts; the others get the grace period.
                             let stop = match kind {
                                 JobKind::Account => shutdown.clone(),
-                                JobKind::Repository => stop_rx.clone(),
+                                _ => stop_rx.clone(),
                             };
-                            running.spawn(pool.run_job(job, token, permit, stop));
+                            running.spawn(self.clone().run_job(job, token, permit, stop));
                         }
                         Ok(None) => {}
                         Err(err) => tracing::warn!(error = %err, "cannot claim a job"),
@@ -175,14 +229,17 @@ impl WorkerPool {
         _permit: OwnedSemaphorePermit,
         mut stop: watch::Receiver<bool>,
     ) {
-        let span =
-            tracing::info_span!("job", job_id = job.id, owner = %job.owner, repo = job.repo.as_deref().unwrap_or(""));
-        let _enter = span.enter();
-        drop(_enter);
+        let span = tracing::info_span!("job", job_id = job.id, kind = ?job.kind, target = %job.target_key);
         let started = Instant::now();
         let db = self.queue.db().clone();
-        // Requests of earlier attempts (a worker that died) still count.
-        let state = Arc::new(JobState { base_requests: job.requests_made.max(0) as u64, ..JobState::default() });
+        let state = JobState {
+            progress: Progress::counting_into(&self.totals),
+            // Requests of earlier attempts (a worker that died) still count.
+            base_requests: job.requests_made.max(0) as u64,
+            child_requests: AtomicU64::new(0),
+            children_total: AtomicU64::new(0),
+            children_done: AtomicU64::new(0),
+        };
         self.queue.changed(job.id);
         tracing::info!(parent: &span, attempt = job.attempts, "job started");
         let work = self.execute(&job, &state);
@@ -197,7 +254,7 @@ impl WorkerPool {
                         self.queue.changed(job.id);
                     }
                     Ok(false) => return,
-                    Err(err) => tracing::warn!(error = %err, "cannot renew a job lease"),
+                    Err(err) => tracing::warn!(parent: &span, error = %err, "cannot renew a job lease"),
                 }
                 // Unrenewed for most of a lease: another worker may take it any moment.
                 if renewed.elapsed() >= self.settings.lease * 5 / 6 {
@@ -207,20 +264,39 @@ impl WorkerPool {
         };
         let ended = tokio::select! {
             biased;
-            (status, error) = work => Ended::Finished(status, error),
+            result = work => Ended::Finished(result),
             () = heartbeat => Ended::LeaseLost,
             _ = stop.wait_for(|s| *s) => Ended::Released,
         };
         match ended {
-            Ended::Finished(status, error) => {
-                match store::jobs::finish(&db, job.id, &token, status, error.clone(), state.snapshot(&job)).await {
+            Ended::Finished(Err(err)) if err.is_transient() => {
+                // Back in the queue for another try (attempts still count); if even that
+                // fails, the lease runs out and the job is taken over all the same.
+                match store::jobs::release(&db, job.id, &token, true).await {
+                    Ok(_) => {
+                        tracing::warn!(parent: &span, error = %err, "database unavailable: job put back in the queue")
+                    }
+                    Err(e) => tracing::warn!(parent: &span, error = %e, "database unavailable: the lease will run out"),
+                }
+            }
+            Ended::Finished(result) => {
+                let (status, error) = match &result {
+                    Ok(()) => (JobStatus::Succeeded, None),
+                    Err(err) => (JobStatus::Failed, Some(err.to_string())),
+                };
+                let progress = state.snapshot(&job);
+                let finished = patiently("recording the end of a job", self.settings.lease, || {
+                    store::jobs::finish(&db, job.id, &token, status, error.clone(), progress)
+                })
+                .await;
+                let took_ms = started.elapsed().as_millis() as u64;
+                match finished {
                     Ok(true) => {
-                        self.metrics.observe(JOB_SECONDS, status, started.elapsed());
+                        let label = status.as_str();
+                        self.metrics.observe_job(label, started.elapsed());
                         match &error {
-                            Some(error) => tracing::warn!(parent: &span, status, error, "job ended"),
-                            None => {
-                                tracing::info!(parent: &span, status, took_ms = started.elapsed().as_millis() as u64, "job ended")
-                            }
+                            Some(error) => tracing::warn!(parent: &span, status = label, error, took_ms, "job ended"),
+                            None => tracing::info!(parent: &span, status = label, took_ms, "job ended"),
                         }
                     }
                     Ok(false) => tracing::warn!(parent: &span, "job finished after its lease passed to another worker"),
@@ -228,7 +304,7 @@ impl WorkerPool {
                 }
             }
             Ended::LeaseLost => tracing::warn!(parent: &span, "lease lost to another worker: stopped"),
-            Ended::Released => match store::jobs::release(&db, job.id, &token).await {
+            Ended::Released => match store::jobs::release(&db, job.id, &token, false).await {
                 Ok(_) => tracing::info!(parent: &span, "shutting down: job put back in the queue"),
                 Err(err) => tracing::error!(parent: &span, error = %err, "cannot release a job"),
             },
@@ -236,85 +312,99 @@ impl WorkerPool {
         self.queue.changed(job.id);
     }
 
-    /// Runs the job's work; returns its final status and error.
-    async fn execute(&self, job: &refresh_job::Model, state: &JobState) -> (&'static str, Option<String>) {
-        let Ok(owner) = OwnerLogin::parse(&job.owner) else {
-            return (store::jobs::FAILED, Some(format!("`{}` is not a valid account name", job.owner)));
-        };
-        let result = match &job.repo {
-            Some(name) => match RepoName::parse(name) {
-                Ok(name) => {
-                    let track = job.parent_id.is_none();
-                    match self.crawler.refresh_repository(&owner, &name, track, &state.progress).await {
-                        Ok(report) => report.failure().map_or(Ok(()), Err),
-                        Err(err) => Err(err.to_string()),
-                    }
+    /// Runs the job's work.
+    async fn execute(&self, job: &refresh_job::Model, state: &JobState) -> Result<(), JobError> {
+        match store::jobs::target(job)? {
+            Target::Repository(repo) => {
+                // Asked for on its own (not as part of its account): kept refreshed on schedule.
+                let track = job.parent_id.is_none();
+                if track {
+                    state.progress.add(Count::ReposTotal, 1);
                 }
-                Err(err) => Err(err.to_string()),
-            },
-            None => self.run_account(job, &owner, state).await,
-        };
-        match result {
-            Ok(()) => (store::jobs::SUCCEEDED, None),
-            Err(error) => (store::jobs::FAILED, Some(error)),
+                let result = self.crawler.refresh_repository(&repo, track, &state.progress).await.map_err(Arc::new);
+                if let Some(reports) = &self.reports {
+                    let _ = reports.send(RepoReport { repo: repo.clone(), result: result.clone() });
+                }
+                result.map(|_| ()).map_err(|source| JobError::Repository { repo, source })
+            }
+            Target::Account(owner) => self.run_account(job, &owner, state).await,
         }
     }
 
     /// Lists the account, queues a job per repository (unless this job already finished one,
     /// when it is taken over after a crash), and follows them to the end.
-    async fn run_account(&self, job: &refresh_job::Model, owner: &OwnerLogin, state: &JobState) -> Result<(), String> {
+    async fn run_account(
+        &self,
+        job: &refresh_job::Model,
+        owner: &OwnerLogin,
+        state: &JobState,
+    ) -> Result<(), JobError> {
         let db = self.queue.db();
-        let repos = self.crawler.list_account(owner, &state.progress).await.map_err(|e| e.to_string())?;
-        state.progress.repos_total.store(repos.len() as u64, Ordering::Relaxed);
-        let earlier: HashMap<String, refresh_job::Model> = store::jobs::children(db, job.id)
-            .await
-            .map_err(|e| format!("database error: {e}"))?
-            .into_iter()
-            .filter(|c| c.finished_at.is_some())
-            .map(|c| (c.target_key.clone(), c))
-            .collect();
-        let trigger = match job.trigger.as_str() {
-            "schedule" => Trigger::Schedule,
-            "startup" => Trigger::Startup,
-            _ => Trigger::Mutation,
-        };
+        let patience = self.settings.lease;
+        let repos = self.crawler.list_account(owner, &state.progress).await?;
+        state.children_total.store(repos.len() as u64, Ordering::Relaxed);
+        self.totals.add(Count::ReposTotal, repos.len() as u64);
+        let earlier: HashMap<String, refresh_job::Model> =
+            patiently("reading an account's repository jobs", patience, || store::jobs::children(db, job.id))
+                .await?
+                .into_iter()
+                .filter(|c| c.finished_at.is_some())
+                .map(|c| (c.target_key.clone(), c))
+                .collect();
         let mut followed = Vec::with_capacity(repos.len());
+        let mut to_queue = Vec::with_capacity(repos.len());
         for repo in &repos {
-            let (Ok(o), Ok(n)) = (OwnerLogin::parse(&repo.owner), RepoName::parse(&repo.name)) else { continue };
-            let target = Target::Repo(o, n);
-            if let Some(done) = earlier.get(&target.key()) {
-                followed.push(done.id);
-                continue;
+            let target = Target::Repository(store::repositories::reference(repo)?);
+            match earlier.get(&target.key()) {
+                Some(done) => {
+                    followed.push(done.id);
+                    self.totals.add(Count::ReposDone, 1);
+                }
+                None => to_queue.push(target),
             }
-            let (child, _) = self
-                .queue
-                .enqueue_in(&target, trigger, Some(job.id))
-                .await
-                .map_err(|e| format!("database error: {e}"))?;
-            followed.push(child.id);
         }
-        // Follow the repository jobs until every one ended.
+        let queued = patiently("queueing repository jobs", patience, || {
+            store::jobs::enqueue_children(db, &to_queue, job.trigger, job.id)
+        })
+        .await?;
+        followed.extend(queued.iter().map(|child| child.id));
+        if !queued.is_empty() {
+            self.queue.wake_workers();
+        }
+        // Follow the repository jobs until every one ended; their real states are the progress.
+        let mut changes = self.queue.subscribe();
         loop {
-            let children = store::jobs::by_ids(db, &followed).await.map_err(|e| format!("database error: {e}"))?;
+            let children = match store::jobs::by_ids(db, &followed).await {
+                Ok(children) => children,
+                Err(err) => {
+                    // The database is away for a moment: the lease says how long we may wait.
+                    tracing::warn!(error = %err, "cannot read the repository jobs of an account job");
+                    tokio::time::sleep(self.settings.poll).await;
+                    continue;
+                }
+            };
             let done: Vec<&refresh_job::Model> = children.iter().filter(|c| c.finished_at.is_some()).collect();
-            state.progress.repos_done.store(done.len() as u64, Ordering::Relaxed);
+            state.children_done.store(done.len() as u64, Ordering::Relaxed);
             state.child_requests.store(children.iter().map(|c| c.requests_made.max(0) as u64).sum(), Ordering::Relaxed);
             if done.len() >= children.len() {
                 let failed: Vec<String> = done
                     .iter()
-                    .filter(|c| c.status == store::jobs::FAILED)
+                    .filter(|c| c.status == JobStatus::Failed)
                     .map(|c| {
-                        format!(
-                            "{}/{}: {}",
-                            c.owner,
-                            c.repo.as_deref().unwrap_or(""),
-                            c.error.as_deref().unwrap_or("failed")
-                        )
+                        let what = c.error.as_deref().unwrap_or("failed");
+                        // A repository job's error already names the repository.
+                        match &c.repo {
+                            Some(name) if !what.starts_with(&format!("{}/{name}", c.owner)) => {
+                                format!("{}/{name}: {what}", c.owner)
+                            }
+                            _ => what.to_string(),
+                        }
                     })
                     .collect();
-                return if failed.is_empty() { Ok(()) } else { Err(failed.join("; ")) };
+                return if failed.is_empty() { Ok(()) } else { Err(JobError::Children(failed)) };
             }
-            tokio::time::sleep(self.settings.poll).await;
+            // A child ended in this process, or another replica's did (polled).
+            let _ = tokio::time::timeout(self.settings.poll, changes.recv()).await;
         }
     }
 }

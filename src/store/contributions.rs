@@ -4,14 +4,18 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::RefreshOutcome;
 use entity::{contributor, first_contribution, monthly_first_contributors as monthly, monthly_total, repository};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter,
-    QuerySelect, RelationTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QuerySelect, RelationTrait,
 };
+use serde::{Deserialize, Serialize};
 
 use super::db::begin_write;
+use super::error::StoreError;
+use super::page::{keyset, Direction, Page, PageRequest};
 use super::BATCH_ROWS;
 use crate::domain::{ContributorKey, Month};
 
@@ -39,7 +43,7 @@ pub enum ApplyMode {
 pub struct RepoState {
     pub head_sha: Option<String>,
     pub etag: Option<String>,
-    pub outcome: &'static str,
+    pub outcome: RefreshOutcome,
     pub at: DateTime<Utc>,
 }
 
@@ -56,7 +60,7 @@ pub async fn apply_refresh(
     mode: ApplyMode,
     firsts: Vec<ContributorFirst>,
     state: RepoState,
-) -> Result<u64, DbErr> {
+) -> Result<u64, StoreError> {
     let tx = begin_write(db).await?;
     // First a write: it locks the repository row until commit (PostgreSQL) and checks that the
     // stored head is still the one this refresh started from.
@@ -71,14 +75,12 @@ pub async fn apply_refresh(
         .exec(&*tx)
         .await?;
     if claimed.rows_affected != 1 {
-        return Err(DbErr::Custom(
-            "the repository was refreshed by another worker meanwhile; this refresh's results were discarded".into(),
-        ));
+        return Err(StoreError::RefreshConflict { repository_id });
     }
     let repo = repository::Entity::find_by_id(repository_id)
         .one(&*tx)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("repository {repository_id}")))?;
+        .ok_or(StoreError::RefreshConflict { repository_id })?;
 
     let before: HashSet<i64> = first_contribution::Entity::find()
         .select_only()
@@ -101,9 +103,9 @@ pub async fn apply_refresh(
     for chunk in firsts.chunks(BATCH_ROWS) {
         let mut rows = Vec::with_capacity(chunk.len());
         for first in chunk {
-            let contributor_id = *ids
-                .get(&first.key.storage_key())
-                .ok_or_else(|| DbErr::RecordNotFound(format!("contributor {}", first.key.storage_key())))?;
+            let contributor_id = *ids.get(&first.key.storage_key()).ok_or_else(|| {
+                StoreError::Corrupt(format!("contributor {} vanished after it was written", first.key.storage_key()))
+            })?;
             if !before.contains(&contributor_id) {
                 new_contributors += 1;
             }
@@ -150,7 +152,7 @@ pub async fn apply_refresh(
 async fn upsert_contributors(
     tx: &impl ConnectionTrait,
     firsts: &[ContributorFirst],
-) -> Result<HashMap<String, i64>, DbErr> {
+) -> Result<HashMap<String, i64>, StoreError> {
     let mut ids = HashMap::with_capacity(firsts.len());
     // In key order, so that concurrent refreshes lock shared contributors in the same order.
     let mut sorted: Vec<&ContributorFirst> = firsts.iter().collect();
@@ -184,7 +186,7 @@ async fn upsert_contributors(
 
 /// Recomputes the repository's monthly rows (with and without bots) from its first
 /// contributions, and keeps the per-month and per-repository row counts in step.
-async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model) -> Result<(), DbErr> {
+async fn rebuild_read_model(tx: &impl ConnectionTrait, repo: &repository::Model) -> Result<(), StoreError> {
     let firsts: Vec<(DateTime<Utc>, bool)> = first_contribution::Entity::find()
         .select_only()
         .column(first_contribution::Column::FirstContributionAt)
@@ -295,19 +297,33 @@ fn contributors_base(repository_id: i64, include_bots: bool) -> sea_orm::Select<
     select
 }
 
+/// Position of a contributor in a repository's list: (first contribution, contributor id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContributorPosition {
+    pub first_at: DateTime<Utc>,
+    pub contributor_id: i64,
+}
+
+impl ContributorPosition {
+    pub fn of(row: &RepoContributor) -> Self {
+        Self { first_at: row.first_contribution_at, contributor_id: row.contributor_id }
+    }
+}
+
 /// A page of a repository's contributors in order of first contribution.
 pub async fn contributors_page(
     db: &impl ConnectionTrait,
     repository_id: i64,
     include_bots: bool,
-    request: &super::page::PageRequest,
-) -> Result<super::page::Page<RepoContributor>, DbErr> {
+    request: &PageRequest<ContributorPosition>,
+) -> Result<Page<RepoContributor>, StoreError> {
     let columns = [
         Expr::col((first_contribution::Entity, first_contribution::Column::FirstContributionAt)).into(),
         Expr::col((first_contribution::Entity, first_contribution::Column::ContributorId)).into(),
     ];
     let base = contributors_base(repository_id, include_bots);
-    let page = super::page::keyset(db, base.clone(), &columns, request).await?;
+    let request = request.bounds(|k| vec![k.first_at.into(), k.contributor_id.into()]);
+    let page = keyset(db, base.clone(), &columns, &request, Direction::Ascending).await?;
     // The page's rows, with the contributor's columns.
     let ids: Vec<i64> = page.rows.iter().map(|r| r.contributor_id).collect();
     let people: HashMap<i64, contributor::Model> = contributor::Entity::find()
@@ -332,16 +348,15 @@ pub async fn contributors_page(
             })
         })
         .collect();
-    Ok(super::page::Page { rows, has_previous: page.has_previous, has_next: page.has_next })
+    Ok(Page { rows, has_previous: page.has_previous, has_next: page.has_next })
 }
 
 pub async fn contributors_count(
     db: &impl ConnectionTrait,
     repository_id: i64,
     include_bots: bool,
-) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
-    contributors_base(repository_id, include_bots).count(db).await
+) -> Result<u64, StoreError> {
+    Ok(contributors_base(repository_id, include_bots).count(db).await?)
 }
 
 /// Contributor counts of several repositories at once: repository id → count.
@@ -349,7 +364,7 @@ pub async fn contributor_counts(
     db: &impl ConnectionTrait,
     repository_ids: &[i64],
     include_bots: bool,
-) -> Result<HashMap<i64, i64>, DbErr> {
+) -> Result<HashMap<i64, i64>, StoreError> {
     let mut select = first_contribution::Entity::find()
         .select_only()
         .column(first_contribution::Column::RepositoryId)

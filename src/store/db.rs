@@ -1,4 +1,5 @@
-//! Connecting to SQLite or PostgreSQL and applying the migrations.
+//! Connecting to SQLite or PostgreSQL, applying the migrations one process at a time, and the
+//! write transaction every write goes through.
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,6 +10,9 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, MutexGuard};
 
+/// How long a request waits for a pooled connection before it is answered "unavailable".
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Opens a pool on `url`. SQLite files are put in WAL mode so that readers never wait for the
 /// crawler's writes.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -17,7 +21,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(if sqlite { 8 } else { 16 })
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false)
         // Another process (a `crawl` beside `serve`) may hold SQLite's write lock for a while.
         .map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(30)));
@@ -29,9 +34,39 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Ok(db)
 }
 
-/// Applies every pending migration; a no-op when the schema is current.
+/// An arbitrary constant: the PostgreSQL advisory lock that makes replicas migrate one at a time.
+const MIGRATION_LOCK: i64 = 0x6769_7463_6f6c_6c63; // "gitcollc"
+
+/// Applies every pending migration; a no-op when the schema is current. Replicas that start
+/// together migrate one after the other: on PostgreSQL behind a transaction-scoped advisory
+/// lock, on SQLite behind its write lock (taken by the first statement of the transaction).
+/// Each runs the pending migrations, and those that come later find none.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("database migration failed")
+    let writer = match db.get_database_backend() {
+        DbBackend::Sqlite => Some(SQLITE_WRITER.lock().await),
+        _ => None,
+    };
+    let tx = db.begin().await.context("cannot begin the migration")?;
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await
+                .context("cannot take the migration lock")?;
+        }
+        _ => {
+            // A write takes SQLite's write lock now; another process waits for it (busy timeout).
+            tx.execute_unprepared("CREATE TABLE IF NOT EXISTS migration_lock (id INTEGER PRIMARY KEY)")
+                .await
+                .context("cannot take the migration lock")?;
+            tx.execute_unprepared("INSERT OR REPLACE INTO migration_lock (id) VALUES (1)")
+                .await
+                .context("cannot take the migration lock")?;
+        }
+    }
+    Migrator::up(&tx, None).await.context("database migration failed")?;
+    tx.commit().await.context("cannot commit the migrations")?;
+    drop(writer);
+    Ok(())
 }
 
 /// The URL without its password, for messages.
@@ -78,7 +113,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTx, DbErr> {
     if writer.is_some() {
         // A write statement takes SQLite's write lock now (waiting for another process if
         // need be), as BEGIN IMMEDIATE would: later reads then never make the commit fail.
-        tx.execute_unprepared("UPDATE schedule_ticks SET tick_at = tick_at WHERE 1 = 0").await?;
+        tx.execute_unprepared("UPDATE migration_lock SET id = id WHERE 1 = 0").await?;
     }
     Ok(WriteTx { tx, _writer: writer })
 }

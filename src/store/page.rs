@@ -1,20 +1,31 @@
 //! Keyset pagination: pages are read from an index after or before a key, never by OFFSET, so
-//! the millionth row costs what the first does.
+//! the millionth row costs what the first does. Each list has a typed key (its position in the
+//! list's order); callers pass keys, never column values.
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 
 /// Which page: `limit` rows after `after` and before `before`, from the start (`first`) or from
-/// the end (`last`). Keys are the values of the ordering columns.
+/// the end (`last`).
 #[derive(Debug, Clone)]
-pub struct PageRequest {
-    pub after: Option<Vec<Value>>,
-    pub before: Option<Vec<Value>>,
+pub struct PageRequest<K> {
+    pub after: Option<K>,
+    pub before: Option<K>,
     pub limit: u64,
     pub from_end: bool,
-    /// Every ordering column descending (else every one ascending).
-    pub descending: bool,
+}
+
+impl<K> PageRequest<K> {
+    /// The same window with the keys turned into the values of the ordering columns.
+    pub(crate) fn bounds(&self, values: impl Fn(&K) -> Vec<Value>) -> PageRequest<Vec<Value>> {
+        PageRequest {
+            after: self.after.as_ref().map(&values),
+            before: self.before.as_ref().map(&values),
+            limit: self.limit,
+            from_end: self.from_end,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -24,28 +35,47 @@ pub struct Page<T> {
     pub has_next: bool,
 }
 
-/// Reads one page of `base` in the order of `columns` (all ascending, or all descending). Besides the page, one `LIMIT 1`
-/// probe tells whether rows exist on the other side of the cursor.
-pub async fn keyset<E, M>(
+impl<T> Page<T> {
+    pub fn empty() -> Self {
+        Self { rows: Vec::new(), has_previous: false, has_next: false }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { rows: self.rows.into_iter().map(f).collect(), has_previous: self.has_previous, has_next: self.has_next }
+    }
+}
+
+/// Whether the list's ordering columns ascend or all descend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Ascending,
+    Descending,
+}
+
+/// Reads one page of `base` in the order of `columns` (all in `direction`). Besides the page,
+/// one `LIMIT 1` probe tells whether rows exist on the other side of the cursor.
+pub(crate) async fn keyset<E, M>(
     db: &impl ConnectionTrait,
     base: Select<E>,
     columns: &[SimpleExpr],
-    request: &PageRequest,
+    request: &PageRequest<Vec<Value>>,
+    direction: Direction,
 ) -> Result<Page<M>, DbErr>
 where
     E: EntityTrait<Model = M>,
     M: FromQueryResult + Send + Sync,
 {
+    let descending = direction == Direction::Descending;
     let tuple = || Expr::tuple(columns.iter().cloned());
     let values = |key: &Vec<Value>| Expr::tuple(key.iter().cloned().map(SimpleExpr::Value));
     // "after" in the page order: greater when ascending, smaller when descending.
-    let beyond = |key: &Vec<Value>, inclusive: bool| match (request.descending, inclusive) {
+    let beyond = |key: &Vec<Value>, inclusive: bool| match (descending, inclusive) {
         (false, false) => tuple().gt(values(key)),
         (false, true) => tuple().gte(values(key)),
         (true, false) => tuple().lt(values(key)),
         (true, true) => tuple().lte(values(key)),
     };
-    let short_of = |key: &Vec<Value>, inclusive: bool| match (request.descending, inclusive) {
+    let short_of = |key: &Vec<Value>, inclusive: bool| match (descending, inclusive) {
         (false, false) => tuple().lt(values(key)),
         (false, true) => tuple().lte(values(key)),
         (true, false) => tuple().gt(values(key)),
@@ -58,9 +88,9 @@ where
     if let Some(before) = &request.before {
         select = select.filter(short_of(before, false));
     }
-    let direction = if request.from_end != request.descending { Order::Desc } else { Order::Asc };
+    let order = if request.from_end != descending { Order::Desc } else { Order::Asc };
     for column in columns {
-        select = select.order_by(column.clone(), direction.clone());
+        select = select.order_by(column.clone(), order.clone());
     }
     let mut rows: Vec<M> = select.limit(request.limit + 1).all(db).await?;
     let more = rows.len() as u64 > request.limit;

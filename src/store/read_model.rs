@@ -3,11 +3,12 @@ use chrono::NaiveDate;
 use entity::{monthly_first_contributors as monthly, monthly_total, repository};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    Value,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
+use serde::{Deserialize, Serialize};
 
-use super::page::{keyset, Page, PageRequest};
+use super::error::StoreError;
+use super::page::{keyset, Direction, Page, PageRequest};
 use crate::domain::Month;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +29,8 @@ pub struct MonthlyFilter {
     pub order: MonthOrder,
 }
 
-/// Position of a row in the read model, the cursor's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Position of a row in the read model: (month, owner, name, repository id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MonthlyKey {
     pub month: NaiveDate,
     pub owner_key: String,
@@ -108,33 +109,20 @@ fn key_values(filter: &MonthlyFilter, key: &MonthlyKey) -> Vec<Value> {
     values
 }
 
-pub struct MonthlyPageRequest {
-    pub after: Option<MonthlyKey>,
-    pub before: Option<MonthlyKey>,
-    pub limit: u64,
-    pub from_end: bool,
-}
-
 pub async fn monthly_page(
     db: &impl ConnectionTrait,
     filter: &MonthlyFilter,
-    request: &MonthlyPageRequest,
-) -> Result<Page<monthly::Model>, DbErr> {
+    request: &PageRequest<MonthlyKey>,
+) -> Result<Page<monthly::Model>, StoreError> {
     if filter.repository_ids.as_ref().is_some_and(|ids| ids.is_empty()) {
-        return Ok(Page { rows: Vec::new(), has_previous: false, has_next: false });
+        return Ok(Page::empty());
     }
-    let page = PageRequest {
-        after: request.after.as_ref().map(|k| key_values(filter, k)),
-        before: request.before.as_ref().map(|k| key_values(filter, k)),
-        limit: request.limit,
-        from_end: request.from_end,
-        descending: false,
-    };
-    keyset(db, base(filter), &key_columns(filter), &page).await
+    let request = request.bounds(|k| key_values(filter, k));
+    Ok(keyset(db, base(filter), &key_columns(filter), &request, Direction::Ascending).await?)
 }
 
 /// How many rows the filter selects, from maintained counts where the filter allows.
-pub async fn monthly_total(db: &impl ConnectionTrait, filter: &MonthlyFilter) -> Result<i64, DbErr> {
+pub async fn monthly_total(db: &impl ConnectionTrait, filter: &MonthlyFilter) -> Result<i64, StoreError> {
     if filter.repository_ids.as_ref().is_some_and(|ids| ids.is_empty()) {
         return Ok(0);
     }
@@ -175,7 +163,11 @@ pub async fn monthly_total(db: &impl ConnectionTrait, filter: &MonthlyFilter) ->
 /// Page `page` (from 1) of `size` rows in the REST order (month, repository name), without bots,
 /// and the total. The page's first month is found from the per-month totals, so a deep page
 /// skips at most one month's rows.
-pub async fn rest_page(db: &impl ConnectionTrait, page: u64, size: u64) -> Result<(Vec<monthly::Model>, i64), DbErr> {
+pub async fn rest_page(
+    db: &impl ConnectionTrait,
+    page: u64,
+    size: u64,
+) -> Result<(Vec<monthly::Model>, i64), StoreError> {
     let months: Vec<(NaiveDate, i32)> = monthly_total::Entity::find()
         .select_only()
         .column(monthly_total::Column::Month)

@@ -1,13 +1,18 @@
 //! Repositories: upserted from GitHub's listings by numeric id, with their crawl state.
 use chrono::{DateTime, Utc};
+use entity::enums::RefreshOutcome;
 use entity::{monthly_first_contributors as monthly, repository};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use serde::{Deserialize, Serialize};
 
 use super::db::begin_write;
+use super::error::StoreError;
+use super::page::{keyset, Direction, Page, PageRequest};
+use crate::domain::{OwnerLogin, RepoName, RepoRef};
 
 /// What a GitHub listing or lookup says of a repository.
 #[derive(Debug, Clone)]
@@ -22,6 +27,12 @@ pub struct RepoInfo {
     pub pushed_at: Option<DateTime<Utc>>,
 }
 
+/// The stored repository's current full name, as a typed reference.
+pub fn reference(repo: &repository::Model) -> Result<RepoRef, StoreError> {
+    let corrupt = |e: crate::domain::NameError| StoreError::Corrupt(format!("repository {}: {e}", repo.id));
+    Ok(RepoRef::new(OwnerLogin::parse(&repo.owner).map_err(corrupt)?, RepoName::parse(&repo.name).map_err(corrupt)?))
+}
+
 /// Inserts or updates the repository with `info.github_id`. A rename or transfer updates the
 /// names, here and in the read model, and keeps the history.
 pub async fn upsert(
@@ -29,7 +40,7 @@ pub async fn upsert(
     account_id: Option<i64>,
     info: &RepoInfo,
     tracked: bool,
-) -> Result<repository::Model, DbErr> {
+) -> Result<repository::Model, StoreError> {
     let owner_key = info.owner.to_ascii_lowercase();
     let name_key = info.name.to_ascii_lowercase();
     let existing = repository::Entity::find().filter(repository::Column::GithubId.eq(info.github_id)).one(db).await?;
@@ -84,13 +95,13 @@ pub async fn upsert(
                 listed_at: Set(Some(Utc::now())),
                 ..Default::default()
             };
-            row.insert(db).await
+            Ok(row.insert(db).await?)
         }
     }
 }
 
 /// Flags the account's repositories that a complete listing no longer shows; history is kept.
-pub async fn mark_gone_except(db: &impl ConnectionTrait, account_id: i64, listed: &[i64]) -> Result<u64, DbErr> {
+pub async fn mark_gone_except(db: &impl ConnectionTrait, account_id: i64, listed: &[i64]) -> Result<u64, StoreError> {
     let mut update = repository::Entity::update_many()
         .col_expr(repository::Column::IsGone, Expr::value(true))
         .filter(repository::Column::AccountId.eq(account_id))
@@ -102,13 +113,13 @@ pub async fn mark_gone_except(db: &impl ConnectionTrait, account_id: i64, listed
 }
 
 /// The account's repositories that GitHub still lists.
-pub async fn of_account(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<repository::Model>, DbErr> {
-    repository::Entity::find()
+pub async fn of_account(db: &impl ConnectionTrait, account_id: i64) -> Result<Vec<repository::Model>, StoreError> {
+    Ok(repository::Entity::find()
         .filter(repository::Column::AccountId.eq(account_id))
         .filter(repository::Column::IsGone.eq(false))
         .order_by_asc(repository::Column::NameKey)
         .all(db)
-        .await
+        .await?)
 }
 
 /// The repository currently named `owner/name` (case-insensitive).
@@ -116,64 +127,64 @@ pub async fn find_by_name(
     db: &impl ConnectionTrait,
     owner: &str,
     name: &str,
-) -> Result<Option<repository::Model>, DbErr> {
-    repository::Entity::find()
+) -> Result<Option<repository::Model>, StoreError> {
+    Ok(repository::Entity::find()
         .filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()))
         .filter(repository::Column::NameKey.eq(name.to_ascii_lowercase()))
         .order_by_asc(repository::Column::IsGone)
         .order_by_desc(repository::Column::Id)
         .one(db)
-        .await
+        .await?)
 }
 
-pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<repository::Model>, DbErr> {
-    repository::Entity::find_by_id(id).one(db).await
+pub async fn find_by_id(db: &impl ConnectionTrait, id: i64) -> Result<Option<repository::Model>, StoreError> {
+    Ok(repository::Entity::find_by_id(id).one(db).await?)
 }
 
 /// Marks a known repository as one to keep refreshed on schedule.
-pub async fn set_tracked(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
+pub async fn set_tracked(db: &DatabaseConnection, id: i64) -> Result<(), StoreError> {
     let tx = begin_write(db).await?;
     repository::Entity::update_many()
         .col_expr(repository::Column::IsTracked, Expr::value(true))
         .filter(repository::Column::Id.eq(id))
         .exec(&*tx)
         .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// Repositories added with `refreshRepo`, which the schedule refreshes with the accounts.
-pub async fn tracked(db: &impl ConnectionTrait) -> Result<Vec<repository::Model>, DbErr> {
-    repository::Entity::find()
+pub async fn tracked(db: &impl ConnectionTrait) -> Result<Vec<repository::Model>, StoreError> {
+    Ok(repository::Entity::find()
         .filter(repository::Column::IsTracked.eq(true))
         .filter(repository::Column::IsGone.eq(false))
         .order_by_asc(repository::Column::Id)
         .all(db)
-        .await
+        .await?)
 }
 
 /// A refresh that found the head unchanged (though the first page's ETag changed).
-pub async fn record_unchanged(db: &DatabaseConnection, id: i64, etag: Option<String>) -> Result<(), DbErr> {
+pub async fn record_unchanged(db: &DatabaseConnection, id: i64, etag: Option<String>) -> Result<(), StoreError> {
     let tx = begin_write(db).await?;
     repository::Entity::update_many()
         .col_expr(repository::Column::CommitsEtag, Expr::value(etag))
-        .col_expr(repository::Column::LastOutcome, Expr::value("unchanged"))
+        .col_expr(repository::Column::LastOutcome, Expr::value(RefreshOutcome::Unchanged))
         .col_expr(repository::Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(repository::Column::LastRefreshedAt, Expr::value(Utc::now()))
         .filter(repository::Column::Id.eq(id))
         .exec(&*tx)
         .await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
 /// How a refresh ended, for a refresh that changed no data.
 pub async fn record_outcome(
     db: &DatabaseConnection,
     id: i64,
-    outcome: &str,
+    outcome: RefreshOutcome,
     error: Option<String>,
     gone: bool,
     at: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<(), StoreError> {
     let mut update = repository::Entity::update_many()
         .col_expr(repository::Column::LastOutcome, Expr::value(outcome))
         .col_expr(repository::Column::LastError, Expr::value(error))
@@ -184,49 +195,66 @@ pub async fn record_outcome(
     }
     let tx = begin_write(db).await?;
     update.exec(&*tx).await?;
-    tx.commit().await
+    Ok(tx.commit().await?)
 }
 
-/// A page of repositories in (owner, name) order, optionally of one owner.
+/// Position of a repository in the list: (owner, name, id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryKey {
+    pub owner_key: String,
+    pub name_key: String,
+    pub id: i64,
+}
+
+impl RepositoryKey {
+    pub fn of(repo: &repository::Model) -> Self {
+        Self { owner_key: repo.owner_key.clone(), name_key: repo.name_key.clone(), id: repo.id }
+    }
+}
+
+/// A page of repositories in (owner, name) order, optionally of one owner (lowercase key).
 pub async fn page(
     db: &impl ConnectionTrait,
-    owner: Option<&str>,
-    request: &super::page::PageRequest,
-) -> Result<super::page::Page<repository::Model>, DbErr> {
+    owner_key: Option<&str>,
+    request: &PageRequest<RepositoryKey>,
+) -> Result<Page<repository::Model>, StoreError> {
     let mut base = repository::Entity::find();
-    if let Some(owner) = owner {
-        base = base.filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()));
+    if let Some(owner) = owner_key {
+        base = base.filter(repository::Column::OwnerKey.eq(owner));
     }
     let columns = [
         Expr::col(repository::Column::OwnerKey).into(),
         Expr::col(repository::Column::NameKey).into(),
         Expr::col(repository::Column::Id).into(),
     ];
-    super::page::keyset(db, base, &columns, request).await
+    let request = request.bounds(|k| vec![k.owner_key.clone().into(), k.name_key.clone().into(), k.id.into()]);
+    Ok(keyset(db, base, &columns, &request, Direction::Ascending).await?)
 }
 
-pub async fn count(db: &impl ConnectionTrait, owner: Option<&str>) -> Result<u64, DbErr> {
-    use sea_orm::PaginatorTrait;
+pub async fn count(db: &impl ConnectionTrait, owner_key: Option<&str>) -> Result<u64, StoreError> {
     let mut select = repository::Entity::find();
-    if let Some(owner) = owner {
-        select = select.filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()));
+    if let Some(owner) = owner_key {
+        select = select.filter(repository::Column::OwnerKey.eq(owner));
     }
-    select.count(db).await
+    Ok(select.count(db).await?)
 }
 
-/// Ids of the repositories currently named `name` (of `owner`, when given).
-pub async fn ids_named(db: &impl ConnectionTrait, owner: Option<&str>, name: &str) -> Result<Vec<i64>, DbErr> {
-    use sea_orm::QuerySelect;
+/// Ids of the repositories currently named `name` (of `owner`, when given); lowercase keys.
+pub async fn ids_named(
+    db: &impl ConnectionTrait,
+    owner_key: Option<&str>,
+    name_key: &str,
+) -> Result<Vec<i64>, StoreError> {
     let mut select = repository::Entity::find()
         .select_only()
         .column(repository::Column::Id)
-        .filter(repository::Column::NameKey.eq(name.to_ascii_lowercase()));
-    if let Some(owner) = owner {
-        select = select.filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()));
+        .filter(repository::Column::NameKey.eq(name_key));
+    if let Some(owner) = owner_key {
+        select = select.filter(repository::Column::OwnerKey.eq(owner));
     }
-    select.into_tuple().all(db).await
+    Ok(select.into_tuple().all(db).await?)
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<repository::Model>, DbErr> {
-    repository::Entity::find().filter(repository::Column::Id.is_in(ids.iter().copied())).all(db).await
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<repository::Model>, StoreError> {
+    Ok(repository::Entity::find().filter(repository::Column::Id.is_in(ids.iter().copied())).all(db).await?)
 }

@@ -2,9 +2,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use entity::refresh_job::JobTrigger;
 use entity::{contributor, first_contribution, monthly_first_contributors as monthly, repository};
-use git_collector::crawler::{CrawlError, CrawlReport, Crawler, Progress};
+use git_collector::crawler::Crawler;
 use git_collector::domain::Target;
+use git_collector::jobs::foreground::{ForegroundReport, ForegroundRun};
+use git_collector::jobs::{JobQueue, WorkerSettings};
+use git_collector::metrics::Metrics;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::fake_github::FakeGitHub;
@@ -25,25 +29,26 @@ impl CrawlEnv {
         Self { test_db, db, fake }
     }
 
-    pub fn crawler(&self, extra: &[&str]) -> Crawler {
+    /// Runs a refresh of `target` the way `git-collector crawl` does: its job, and its
+    /// repository jobs, in the foreground, with `extra` flags.
+    pub async fn crawl(&self, target: &str, extra: &[&str]) -> ForegroundReport {
         let mut args = vec!["--github-api-url", self.fake.url.as_str()];
         args.extend_from_slice(extra);
         let config = test_config(&self.test_db.url, &args);
-        Crawler::from_config(self.db.clone(), &config).unwrap()
+        let metrics = Arc::new(Metrics::default());
+        let crawler = Crawler::from_config(self.db.clone(), &config.github, metrics.clone()).unwrap();
+        let queue = JobQueue::new(self.db.clone());
+        let settings = WorkerSettings::from_config(&config.jobs);
+        let targets = [Target::parse(target).unwrap()];
+        let run = ForegroundRun::start(queue, crawler, settings, metrics, &targets, JobTrigger::Cli).await.unwrap();
+        run.finish(std::future::pending()).await.unwrap()
     }
 
-    pub async fn crawl(&self, target: &str, extra: &[&str]) -> (Result<CrawlReport, CrawlError>, Arc<Progress>) {
-        let progress = Arc::new(Progress::default());
-        let result = self.crawler(extra).refresh(&Target::parse(target).unwrap(), &progress).await;
-        (result, progress)
-    }
-
-    /// Crawls and expects success (no failed repository).
-    pub async fn crawl_ok(&self, target: &str, extra: &[&str]) -> (CrawlReport, Arc<Progress>) {
-        let (result, progress) = self.crawl(target, extra).await;
-        let report = result.expect("crawl succeeds");
-        assert_eq!(report.failure(), None, "no repository failed");
-        (report, progress)
+    /// Crawls and expects success (no failed job).
+    pub async fn crawl_ok(&self, target: &str, extra: &[&str]) -> ForegroundReport {
+        let report = self.crawl(target, extra).await;
+        assert!(report.failures().is_empty(), "no job failed: {:?}", report.failures());
+        report
     }
 
     pub async fn repo(&self, full: &str) -> repository::Model {

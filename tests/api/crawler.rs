@@ -1,5 +1,6 @@
 //! The crawler against a fake GitHub over HTTP: exact counts, resilience, frugality.
 use chrono::{Duration, TimeZone, Utc};
+use entity::enums::RefreshOutcome;
 use git_collector::crawler::RepoOutcome;
 
 use crate::crawl_helpers::CrawlEnv;
@@ -46,13 +47,13 @@ async fn pages_through_history_and_counts_exactly() {
     let env = CrawlEnv::new().await;
     let full = org_with_repo(&env.fake, "acme", "rocket");
     grow(&env.fake, &full, 250, 40, 0);
-    let (report, progress) = env.crawl_ok("acme", &[]).await;
-    assert!(matches!(report.repos[0].1, RepoOutcome::Updated { commits: 250, full: true, .. }), "{report:?}");
+    let report = env.crawl_ok("acme", &[]).await;
+    assert!(matches!(report.repos[0].result, Ok(RepoOutcome::Updated { commits: 250, full: true, .. })), "{report:?}");
     env.assert_exact(&full).await;
     // 250 commits are three pages of 100; plus one listing page.
     assert_eq!(env.fake.count("/repos/acme/rocket/commits"), 3);
     assert_eq!(env.fake.count("/orgs/acme/repos"), 1);
-    assert_eq!(progress.requests.requests(), 4);
+    assert_eq!(report.totals.requests.requests(), 4);
     assert_eq!(env.total_commit_count(&full).await, 250);
 }
 
@@ -112,9 +113,9 @@ async fn statistics_answer_202_then_200() {
     env.fake.commit(&full, &Author::user(1, "a", "a@x"), "2019-05-01T00:00:00Z");
     env.fake.commit(&full, &Author::user(2, "b", "b@x"), "2019-07-20T00:00:00Z");
     env.fake.set_stats_pending(&full, 2);
-    let (_, progress) = env.crawl_ok("acme", &["--github-source", "stats"]).await;
+    let report = env.crawl_ok("acme", &["--github-source", "stats"]).await;
     assert_eq!(env.fake.count("/stats/contributors"), 3, "two 202s, then the data");
-    assert_eq!(progress.requests.retries(), 2);
+    assert_eq!(report.totals.requests.retries(), 2);
     // Week precision: 2019-05-01 is a Wednesday, its week starts Sunday 2019-04-28.
     let monthly = env.monthly(&full, false).await;
     assert_eq!(monthly.get("2019-04-01"), Some(&1));
@@ -127,8 +128,8 @@ async fn statistics_still_computing_after_every_retry_fails_the_repository() {
     let full = org_with_repo(&env.fake, "acme", "slow");
     env.fake.commit(&full, &Author::user(1, "a", "a@x"), "2019-05-01T00:00:00Z");
     env.fake.set_stats_pending(&full, 10);
-    let (result, _) = env.crawl("acme", &["--github-source", "stats", "--github-max-retries", "3"]).await;
-    let failure = result.unwrap().failure().expect("the refresh fails");
+    let report = env.crawl("acme", &["--github-source", "stats", "--github-max-retries", "3"]).await;
+    let failure = report.failures().join("; ");
     assert!(failure.contains("acme/slow") && failure.contains("202"), "{failure}");
     assert_eq!(env.fake.count("/stats/contributors"), 4);
 }
@@ -139,14 +140,14 @@ async fn primary_rate_limit_waits_for_the_reset_and_completes() {
     let full = org_with_repo(&env.fake, "acme", "limited");
     grow(&env.fake, &full, 120, 10, 0);
     env.fake.fail("/commits", Fault::PrimaryLimit { reset_in_secs: 1 }, 1);
-    let (_, progress) = env.crawl_ok("acme", &[]).await;
+    let report = env.crawl_ok("acme", &[]).await;
     env.assert_exact(&full).await;
-    assert_eq!(progress.requests.rate_limit_waits(), 1);
+    assert_eq!(report.totals.requests.rate_limit_waits(), 1);
     let log = env.fake.requests();
     let limited = log.iter().position(|l| l.status == 403).unwrap();
     let next = &log[limited + 1];
     assert!(next.at >= log[limited].at, "the retry came after the limit");
-    assert_eq!(progress.requests.retries(), 0, "a rate-limit wait spends no retry");
+    assert_eq!(report.totals.requests.retries(), 0, "a rate-limit wait spends no retry");
 }
 
 #[tokio::test]
@@ -156,9 +157,9 @@ async fn secondary_rate_limit_with_and_without_retry_after() {
     grow(&env.fake, &full, 30, 5, 0);
     env.fake.fail("/commits", Fault::SecondaryLimit { retry_after: Some(0) }, 1);
     env.fake.fail("/commits", Fault::SecondaryLimit { retry_after: None }, 1);
-    let (_, progress) = env.crawl_ok("acme", &[]).await;
+    let report = env.crawl_ok("acme", &[]).await;
     env.assert_exact(&full).await;
-    assert_eq!(progress.requests.rate_limit_waits(), 2);
+    assert_eq!(report.totals.requests.rate_limit_waits(), 2);
     assert_eq!(env.fake.count("/commits"), 3);
 }
 
@@ -172,9 +173,9 @@ async fn server_errors_and_broken_bodies_are_retried() {
     env.fake.fail("page=2", Fault::Truncated, 1);
     env.fake.fail("page=2", Fault::Garbage, 1);
     env.fake.fail("page=2", Fault::Status(403), 1);
-    let (_, progress) = env.crawl_ok("acme", &[]).await;
+    let report = env.crawl_ok("acme", &[]).await;
     env.assert_exact(&full).await;
-    assert_eq!(progress.requests.retries(), 5);
+    assert_eq!(report.totals.requests.retries(), 5);
     assert_eq!(env.total_commit_count(&full).await, 150, "retried pages are not counted twice");
 }
 
@@ -184,9 +185,9 @@ async fn timeouts_are_retried() {
     let full = org_with_repo(&env.fake, "acme", "slowpoke");
     grow(&env.fake, &full, 10, 3, 0);
     env.fake.fail("/commits", Fault::Delay(std::time::Duration::from_millis(800)), 1);
-    let (_, progress) = env.crawl_ok("acme", &["--github-timeout-ms", "200"]).await;
+    let report = env.crawl_ok("acme", &["--github-timeout-ms", "200"]).await;
     env.assert_exact(&full).await;
-    assert_eq!(progress.requests.retries(), 1);
+    assert_eq!(report.totals.requests.retries(), 1);
 }
 
 #[tokio::test]
@@ -203,11 +204,11 @@ async fn running_out_of_retries_fails_only_that_repository_and_keeps_the_previou
     grow(&env.fake, &full, 30, 25, 400);
     grow(&env.fake, "acme/fine", 5, 9, 400);
     env.fake.fail("/repos/acme/broken/compare", Fault::Status(502), 3);
-    let (result, _) = env.crawl("acme", &["--github-max-retries", "2", "--repo-cache-ttl-hours", "0"]).await;
-    let failure = result.unwrap().failure().expect("the refresh reports the failure");
+    let report = env.crawl("acme", &["--github-max-retries", "2", "--repo-cache-ttl-hours", "0"]).await;
+    let failure = report.failures().join("; ");
     assert!(failure.contains("acme/broken") && failure.contains("502"), "{failure}");
     assert_eq!(env.firsts(&full).await, before, "the failed repository kept its previous state");
-    assert_eq!(env.repo(&full).await.last_outcome.as_deref(), Some("failed"));
+    assert_eq!(env.repo(&full).await.last_outcome, Some(RefreshOutcome::Failed));
     env.assert_exact("acme/fine").await;
 
     // The next refresh redoes it, exactly, with nothing counted twice.
@@ -222,8 +223,8 @@ async fn a_failure_in_the_middle_of_a_first_crawl_writes_nothing() {
     let full = org_with_repo(&env.fake, "acme", "midway");
     grow(&env.fake, &full, 350, 30, 0);
     env.fake.fail("page=3", Fault::Status(500), 2);
-    let (result, _) = env.crawl("acme", &["--github-max-retries", "1"]).await;
-    assert!(result.unwrap().failure().is_some());
+    let report = env.crawl("acme", &["--github-max-retries", "1"]).await;
+    assert!(!report.failures().is_empty());
     assert!(env.firsts(&full).await.is_empty(), "no partial history");
     assert!(env.monthly(&full, true).await.is_empty());
     env.crawl_ok("acme", &[]).await;
@@ -244,9 +245,9 @@ async fn a_missing_repository_ends_only_that_repository() {
 
     // Listed (cached listing) but answering 404 now.
     env.fake.set_status("acme/vanishing", Some(404));
-    let (report, _) = env.crawl_ok("acme", &[]).await;
-    let outcome = &report.repos.iter().find(|(n, _)| n == "acme/vanishing").unwrap().1;
-    assert!(matches!(outcome, RepoOutcome::Gone(why) if why.contains("404")), "{outcome:?}");
+    let report = env.crawl_ok("acme", &[]).await;
+    let outcome = &report.repos.iter().find(|r| r.repo.to_string() == "acme/vanishing").unwrap().result;
+    assert!(matches!(outcome, Ok(RepoOutcome::Gone(why)) if why.to_string().contains("404")), "{outcome:?}");
     let repo = env.repo("acme/vanishing").await;
     assert!(repo.is_gone);
     assert!(repo.last_error.unwrap().contains("404"));
@@ -272,10 +273,10 @@ async fn a_repository_gone_from_the_listing_is_flagged_and_keeps_its_history() {
 async fn an_empty_repository_has_no_contributors_and_is_no_error() {
     let env = CrawlEnv::new().await;
     let full = org_with_repo(&env.fake, "acme", "empty");
-    let (report, _) = env.crawl_ok("acme", &[]).await;
-    assert_eq!(report.repos[0].1, RepoOutcome::Empty);
+    let report = env.crawl_ok("acme", &[]).await;
+    assert!(matches!(report.repos[0].result, Ok(RepoOutcome::Empty)), "{report:?}");
     assert!(env.monthly(&full, true).await.is_empty());
-    assert_eq!(env.repo(&full).await.last_outcome.as_deref(), Some("empty"));
+    assert_eq!(env.repo(&full).await.last_outcome, Some(RefreshOutcome::Empty));
     // First commits arrive later.
     env.fake.commit(&full, &Author::user(5, "first", "f@x"), "2021-01-01T00:00:00Z");
     env.crawl_ok("acme", &[]).await;
@@ -303,9 +304,9 @@ async fn incremental_refresh_counts_old_dated_commits_of_a_merged_branch() {
     env.fake.set_head(&full, &merge);
     env.fake.clear_log();
 
-    let (report, _) = env.crawl_ok("acme", &[]).await;
+    let report = env.crawl_ok("acme", &[]).await;
     assert!(
-        matches!(report.repos[0].1, RepoOutcome::Updated { full: false, commits: 4, new_contributors: 3 }),
+        matches!(report.repos[0].result, Ok(RepoOutcome::Updated { full: false, commits: 4, new_contributors: 3 })),
         "{report:?}"
     );
     env.assert_exact(&full).await;
@@ -342,8 +343,8 @@ async fn a_force_push_triggers_a_full_crawl() {
     // History rewritten: b's and c's commits are gone, d's commit replaces them.
     env.fake.set_head(&full, &base);
     env.fake.commit(&full, &Author::user(4, "d", "d@x"), &day(90));
-    let (report, _) = env.crawl_ok("acme", &[]).await;
-    assert!(matches!(report.repos[0].1, RepoOutcome::Updated { full: true, .. }), "{report:?}");
+    let report = env.crawl_ok("acme", &[]).await;
+    assert!(matches!(report.repos[0].result, Ok(RepoOutcome::Updated { full: true, .. })), "{report:?}");
     env.assert_exact(&full).await;
     let ids: Vec<String> = env.firsts(&full).await.into_iter().map(|f| f.0).collect();
     assert_eq!(ids, vec!["gh:1", "gh:4"]);
@@ -360,12 +361,12 @@ async fn an_unchanged_repository_costs_one_304_and_writes_nothing() {
     let repo = env.repo(&full).await;
     env.fake.clear_log();
 
-    let (report, progress) = env.crawl_ok("acme", &[]).await;
-    assert_eq!(report.repos[0].1, RepoOutcome::Unchanged);
+    let report = env.crawl_ok("acme", &[]).await;
+    assert!(matches!(report.repos[0].result, Ok(RepoOutcome::Unchanged)), "{report:?}");
     let log = env.fake.requests();
     assert_eq!(log.len(), 1, "one request: {log:?}");
     assert_eq!(log[0].status, 304);
-    assert_eq!(progress.requests.not_modified(), 1);
+    assert_eq!(report.totals.requests.not_modified(), 1);
     assert_eq!(env.firsts(&full).await, firsts);
     assert_eq!(env.monthly(&full, true).await, monthly);
     assert_eq!(env.repo(&full).await.head_sha, repo.head_sha);
@@ -395,8 +396,8 @@ async fn user_accounts_are_listed_under_users() {
 #[tokio::test]
 async fn an_unknown_account_fails_the_refresh_with_a_clear_reason() {
     let env = CrawlEnv::new().await;
-    let (result, _) = env.crawl("nobody-here", &[]).await;
-    let err = result.unwrap_err().to_string();
+    let report = env.crawl("nobody-here", &[]).await;
+    let err = report.failures().join("; ");
     assert!(err.contains("nobody-here") && err.contains("404"), "{err}");
 }
 
@@ -407,15 +408,15 @@ async fn listing_follows_every_page_and_the_cache_ttl() {
     for i in 0..230 {
         env.fake.add_repo("big", &format!("r{i:03}"));
     }
-    let (report, _) = env.crawl_ok("big", &[]).await;
+    let report = env.crawl_ok("big", &[]).await;
     assert_eq!(report.repos.len(), 230);
-    assert!(report.repos.iter().all(|(_, o)| *o == RepoOutcome::Empty));
+    assert!(report.repos.iter().all(|r| matches!(r.result, Ok(RepoOutcome::Empty))));
     assert_eq!(env.fake.count("/orgs/big/repos"), 3);
     // Within the TTL the list is reused; a repository created meanwhile waits for the next listing.
     env.fake.add_repo("big", "newcomer");
     env.crawl_ok("big", &[]).await;
     assert_eq!(env.fake.count("/orgs/big/repos"), 3);
-    let (report, _) = env.crawl_ok("big", &["--repo-cache-ttl-hours", "0"]).await;
+    let report = env.crawl_ok("big", &["--repo-cache-ttl-hours", "0"]).await;
     assert_eq!(report.repos.len(), 231);
 }
 
@@ -429,8 +430,8 @@ async fn a_single_repository_of_any_account_can_be_refreshed_and_is_tracked() {
     assert!(env.repo(&full).await.is_tracked);
     assert_eq!(env.fake.count("/orgs/"), 0, "no account listing for one repository");
     // A repository that does not exist is an error naming it.
-    let (result, _) = env.crawl("elsewhere/nope", &[]).await;
-    let err = result.unwrap_err().to_string();
+    let report = env.crawl("elsewhere/nope", &[]).await;
+    let err = report.failures().join("; ");
     assert!(err.contains("elsewhere/nope") && err.contains("404"), "{err}");
 }
 
@@ -438,8 +439,19 @@ async fn a_single_repository_of_any_account_can_be_refreshed_and_is_tracked() {
 async fn the_token_goes_to_github_and_nowhere_else() {
     let env = CrawlEnv::new().await;
     let full = org_with_repo(&env.fake, "acme", "auth");
-    grow(&env.fake, &full, 5, 2, 0);
+    grow(&env.fake, &full, 250, 20, 0);
+    for i in 0..150 {
+        env.fake.add_repo("acme", &format!("more{i}"));
+    }
+    // Links that point at another host are never followed: pages are asked of the configured
+    // API by number, so neither the token nor any request goes elsewhere.
+    let elsewhere = FakeGitHub::start().await;
+    env.fake.set_link_base(&elsewhere.url);
     env.crawl_ok("acme", &["--github-token", "ghp_secret_value"]).await;
+    env.assert_exact(&full).await;
+    assert_eq!(env.fake.count("/orgs/acme/repos"), 2, "both listing pages came from the API");
+    assert_eq!(env.fake.count("/repos/acme/auth/commits"), 3, "every commit page came from the API");
+    assert!(elsewhere.requests().is_empty(), "nothing was sent elsewhere: {:?}", elsewhere.requests());
     let log = env.fake.requests();
     assert!(log.iter().all(|l| l.authorization.as_deref() == Some("Bearer ghp_secret_value")));
 }

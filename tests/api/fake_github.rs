@@ -131,6 +131,8 @@ struct World {
     latency: Duration,
     /// Commits in listing order, per head SHA.
     order_cache: HashMap<String, Arc<Vec<String>>>,
+    /// Base URL written into `Link` headers (default: this server's own).
+    link_base: Option<String>,
 }
 
 #[derive(Clone)]
@@ -259,6 +261,12 @@ impl FakeGitHub {
         self.world().faults.push(FaultRule { path_contains: path_contains.into(), fault, remaining: times });
     }
 
+    /// Writes `base` instead of this server's URL into `Link` headers, as a hostile or broken
+    /// server might.
+    pub fn set_link_base(&self, base: &str) {
+        self.world().link_base = Some(base.to_string());
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.world().latency = latency;
     }
@@ -347,6 +355,10 @@ struct Server {
 impl Server {
     fn world(&self) -> std::sync::MutexGuard<'_, World> {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn link_base(&self) -> String {
+        self.world().link_base.clone().unwrap_or_else(|| self.url.clone())
     }
 }
 
@@ -563,7 +575,7 @@ async fn list_repos(
     segment: &str,
 ) -> Response {
     let path = format!("/{segment}/{owner}/repos");
-    let base = s.url.clone();
+    let base = s.link_base();
     answer(&s, full_path(&path, &raw), &h, |w| {
         match w.accounts.get(&key(&owner)) {
             Some((_, k)) if k == kind => {}
@@ -615,7 +627,7 @@ async fn list_commits(
     h: HeaderMap,
 ) -> Response {
     let path = format!("/repos/{owner}/{repo}/commits");
-    let base = s.url.clone();
+    let base = s.link_base();
     answer(&s, full_path(&path, &q), &h, |w| {
         let full = key(&format!("{owner}/{repo}"));
         let Some(r) = w.repos.get(&full) else { return Produced::status(404, "Not Found") };
@@ -639,7 +651,7 @@ async fn compare(
     h: HeaderMap,
 ) -> Response {
     let path = format!("/repos/{owner}/{repo}/compare/{range}");
-    let base_url = s.url.clone();
+    let base_url = s.link_base();
     answer(&s, full_path(&path, &q), &h, |w| {
         let Some(r) = w.repos.get(&key(&format!("{owner}/{repo}"))) else { return Produced::status(404, "Not Found") };
         let Some((base, head)) = range.split_once("...") else { return Produced::status(404, "Not Found") };

@@ -2,7 +2,8 @@
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Statement};
 
-use crate::helpers::{spawn_app, TestDb};
+use crate::helpers::{eventually, skip, spawn_app, spawn_app_on, TestDb};
+use crate::outage::{upstream_of, DbProxy};
 
 #[tokio::test]
 async fn health_and_readiness_answer_200() {
@@ -22,6 +23,77 @@ async fn readiness_fails_when_the_database_is_gone() {
     assert_eq!(ready.status(), 503);
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
+}
+
+/// A database restart as the service sees it: every connection cut, new ones refused.
+#[tokio::test]
+async fn with_the_database_down_readiness_and_the_api_answer_503_quickly() {
+    let test_db = TestDb::new().await;
+    if !test_db.is_postgres() {
+        return skip(
+            "with_the_database_down_readiness_and_the_api_answer_503_quickly",
+            "needs PostgreSQL (TEST_DATABASE_URL)",
+        );
+    }
+    let proxy = DbProxy::start(upstream_of(&test_db.url)).await;
+    let mut through = TestDb::borrowed(&test_db);
+    through.url = proxy.url_for(&test_db.url);
+    let app = spawn_app_on(through, &[]).await;
+    assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+    proxy.down();
+    // A probe with a 2 s timeout sees the 503, not its own timeout.
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap();
+    let started = std::time::Instant::now();
+    let ready = client.get(app.url("/readyz")).send().await.expect("an answer within 2 s");
+    assert_eq!(ready.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    // The API fails fast with a clear code and status.
+    let started = std::time::Instant::now();
+    let response = client
+        .post(app.url("/graphql"))
+        .json(&serde_json::json!({"query": "{ monthlyFirstContributors { totalCount } }"}))
+        .send()
+        .await
+        .expect("an answer within 2 s");
+    assert_eq!(response.status(), 503);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    let rest = client.get(app.url("/api/repos")).send().await.expect("an answer within 2 s");
+    assert_eq!(rest.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Back up: the same requests succeed again.
+    proxy.up();
+    let back =
+        eventually(10, || async { client.get(app.url("/readyz")).send().await.is_ok_and(|r| r.status() == 200) }).await;
+    assert!(back, "ready again once the database is back");
+    let response = app.graphql("{ monthlyFirstContributors { totalCount } }", serde_json::json!({})).await;
+    assert_eq!(response["data"]["monthlyFirstContributors"]["totalCount"], 0, "{response}");
+    app.stop().await;
+}
+
+/// Replicas started at the same moment on a new database: each migrates in turn, all come up.
+#[tokio::test]
+async fn replicas_started_together_on_a_fresh_database_all_come_up() {
+    let test_db = TestDb::new().await;
+    let migrations = (0..3).map(|_| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_git-collector"))
+            .arg("migrate")
+            .env("DATABASE_URL", &test_db.url)
+            .output()
+    });
+    for out in futures::future::join_all(migrations).await {
+        let out = out.unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    // And whole services, in one process (each with its own pool), on another new database.
+    let fresh = TestDb::new().await;
+    let apps = futures::future::join_all((0..3).map(|_| spawn_app_on(TestDb::borrowed(&fresh), &[]))).await;
+    for app in apps {
+        assert_eq!(app.http.get(app.url("/readyz")).send().await.unwrap().status(), 200);
+        app.stop().await;
+    }
+    let db = fresh.connect().await;
+    assert!(Migrator::get_pending_migrations(&db).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -59,12 +131,26 @@ async fn count_tables(db: &sea_orm::DatabaseConnection) -> i64 {
     row.try_get::<i64>("", "n").unwrap()
 }
 
+/// Every setting in the README's table is in `--help`, and every setting of `--help` is in
+/// the README: the two are kept in agreement.
 #[test]
-fn help_documents_every_setting_of_the_contract() {
+fn help_and_the_readme_document_the_same_settings() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_git-collector")).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for var in [
+    let in_help: std::collections::BTreeSet<String> =
+        help.split("[env: ").skip(1).filter_map(|rest| rest.split(['=', ']']).next()).map(str::to_string).collect();
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let in_readme: std::collections::BTreeSet<String> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|v| v.chars().all(|c| c.is_ascii_uppercase() || c == '_') && *v != "RUST_LOG")
+        .map(str::to_string)
+        .collect();
+    assert!(in_help.len() >= 20, "{in_help:?}");
+    assert_eq!(in_help, in_readme, "--help and the README's configuration table differ");
+    for contract in [
         "DATABASE_URL",
         "BIND_ADDR",
         "GITHUB_API_URL",
@@ -80,7 +166,7 @@ fn help_documents_every_setting_of_the_contract() {
         "ADMIN_TOKEN",
         "CORS_ALLOW_ORIGINS",
     ] {
-        assert!(help.contains(&format!("[env: {var}")), "--help does not document {var}");
+        assert!(in_help.contains(contract), "--help does not document {contract}");
     }
     for verb in ["serve", "crawl", "migrate", "schema"] {
         assert!(help.contains(verb), "--help does not list `{verb}`");
@@ -109,4 +195,39 @@ fn bad_settings_fail_with_a_clear_message() {
     assert!(!out.status.success());
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("CRAWL_SCHEDULE") || err.contains("crawl-schedule"), "{err}");
+}
+
+#[test]
+fn an_error_says_each_cause_once() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_git-collector"))
+        .arg("migrate")
+        .env("DATABASE_URL", "sqlite:///nonexistent/dir/gc.db?mode=rwc")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    let last = err.lines().rfind(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{err}"));
+    assert!(last.contains("/nonexistent/dir/gc.db"), "{last}");
+    assert_eq!(last.matches("unable to open database file").count(), 1, "{last}");
+}
+
+#[test]
+fn logs_are_plain_text_off_a_terminal_and_json_on_request() {
+    let run = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_git-collector"))
+            .arg("migrate")
+            .env("DATABASE_URL", "sqlite:///nonexistent/dir/gc.db?mode=rwc")
+            .env("LOG_FORMAT", format)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let text = run("text");
+    assert!(text.contains("git-collector stopped with an error"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no colour escapes when standard error is not a terminal: {text:?}");
+    let json = run("json");
+    let line = json.lines().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("{json}"));
+    let parsed: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(parsed["level"], "ERROR");
+    assert!(parsed["fields"]["error"].as_str().unwrap().contains("unable to open database file"));
 }

@@ -68,6 +68,18 @@ impl Drop for TestDb {
     }
 }
 
+/// Marks a test that could not run in this configuration: says so on standard error and in
+/// `target/skipped-tests.txt`, which `.ci/run` prints after the run (a skip is never silent).
+pub fn skip(test: &str, why: &str) {
+    let line = format!("SKIPPED {test}: {why}");
+    eprintln!("{line}");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/skipped-tests.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        use std::io::Write;
+        let _ = writeln!(file, "{line}");
+    }
+}
+
 pub fn random_suffix() -> String {
     use rand::Rng;
     let n: u64 = rand::rng().random();

@@ -1,7 +1,7 @@
 //! Refresh jobs: admin mutations, the durable queue, leases, replicas, schedule, subscriptions.
 use std::time::Duration;
 
-use entity::refresh_job;
+use entity::refresh_job::{self, JobKind, JobStatus, JobTrigger};
 use futures::{SinkExt, StreamExt};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -10,7 +10,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::crawl_helpers::CrawlEnv;
 use crate::fake_github::{Author, FakeGitHub};
-use crate::helpers::{eventually, spawn_app_on, TestApp, TestDb, ADMIN_TOKEN};
+use crate::helpers::{eventually, skip, spawn_app_on, TestApp, TestDb, ADMIN_TOKEN};
 
 const REFRESH_REPO: &str =
     "mutation($o: String!, $n: String!) { refreshRepo(owner: $o, name: $n) { id status owner repo trigger } }";
@@ -166,8 +166,11 @@ async fn a_job_whose_worker_died_is_finished_by_another_with_exact_counts() {
     let started = eventually(10, || async { env.fake.count("/commits") >= 2 }).await;
     assert!(started, "the first worker started crawling");
     first.kill().await;
-    let running =
-        refresh_job::Entity::find().filter(refresh_job::Column::Status.eq("RUNNING")).count(&env.db).await.unwrap();
+    let running = refresh_job::Entity::find()
+        .filter(refresh_job::Column::Status.eq(JobStatus::Running))
+        .count(&env.db)
+        .await
+        .unwrap();
     assert!(running >= 1, "jobs were left running by the killed worker");
 
     env.fake.set_latency(Duration::ZERO);
@@ -185,7 +188,8 @@ async fn a_job_whose_worker_died_is_finished_by_another_with_exact_counts() {
 async fn two_instances_on_one_postgresql_share_an_account() {
     let env = CrawlEnv::new().await;
     if !env.test_db.is_postgres() {
-        return; // several replicas share one PostgreSQL; SQLite is one process's database
+        // Several replicas share one PostgreSQL; SQLite is one process's database.
+        return skip("two_instances_on_one_postgresql_share_an_account", "needs PostgreSQL (TEST_DATABASE_URL)");
     }
     env.fake.add_org("acme");
     for r in 0..12 {
@@ -193,25 +197,29 @@ async fn two_instances_on_one_postgresql_share_an_account() {
         history(&env.fake, &format!("acme/r{r}"), 60, 5);
     }
     env.fake.set_latency(Duration::from_millis(20));
-    let one = app_for(&env.fake, TestDb::borrowed(&env.test_db), &["--crawl-concurrency", "2"]).await;
-    let two = app_for(&env.fake, TestDb::borrowed(&env.test_db), &["--crawl-concurrency", "2"]).await;
+    // Each replica has a token of its own, so the fake's log tells who fetched what.
+    let flags = |token| ["--crawl-concurrency", "2", "--github-token", token];
+    let one = app_for(&env.fake, TestDb::borrowed(&env.test_db), &flags("ghp_replica_one")).await;
+    let two = app_for(&env.fake, TestDb::borrowed(&env.test_db), &flags("ghp_replica_two")).await;
     let response = one.graphql_as(REFRESH_OWNER, json!({"o": "acme"}), Some(ADMIN_TOKEN)).await;
     let done = wait_done(&two, &response["data"]["refreshOwner"]["id"], 60).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["reposDone"], 12);
     for r in 0..12 {
         let full = format!("acme/r{r}");
         assert_eq!(env.fake.count(&format!("/repos/{full}/commits")), 1, "{full} fetched once");
         env.assert_exact(&full).await;
     }
-    let owners: std::collections::HashSet<String> = refresh_job::Entity::find()
-        .filter(refresh_job::Column::Repo.is_not_null())
-        .all(&env.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|j| j.lease_owner.or(Some(j.status)))
-        .collect();
-    assert!(!owners.is_empty());
+    let crawled_by = |token: &str| {
+        env.fake
+            .requests()
+            .iter()
+            .filter(|l| l.path.contains("/commits") && l.authorization.as_deref() == Some(&format!("Bearer {token}")))
+            .count()
+    };
+    let (by_one, by_two) = (crawled_by("ghp_replica_one"), crawled_by("ghp_replica_two"));
+    assert_eq!(by_one + by_two, 12);
+    assert!(by_one > 0 && by_two > 0, "both replicas crawled repositories of the account: {by_one} and {by_two}");
     one.stop().await;
     two.stop().await;
 }
@@ -230,10 +238,10 @@ async fn a_per_second_schedule_enqueues_once_per_tick_across_replicas() {
         two.stop().await;
     }
     let conn = db.connect().await;
-    let ticks = entity::schedule_tick::Entity::find().count(&conn).await.unwrap();
+    let ticks = entity::schedule_firing::Entity::find().count(&conn).await.unwrap();
     let scheduled = refresh_job::Entity::find()
-        .filter(refresh_job::Column::Trigger.eq("schedule"))
-        .filter(refresh_job::Column::Repo.is_null())
+        .filter(refresh_job::Column::Trigger.eq(JobTrigger::Schedule))
+        .filter(refresh_job::Column::Kind.eq(JobKind::Account))
         .count(&conn)
         .await
         .unwrap();
@@ -267,8 +275,8 @@ async fn crawl_on_start_queues_only_stale_targets() {
     let app = app_for(&fake, TestDb::borrowed(&db), &["--crawl-on-start", "true"]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let startup = refresh_job::Entity::find()
-        .filter(refresh_job::Column::Trigger.eq("startup"))
-        .filter(refresh_job::Column::Repo.is_null())
+        .filter(refresh_job::Column::Trigger.eq(JobTrigger::Startup))
+        .filter(refresh_job::Column::Kind.eq(JobKind::Account))
         .count(&app.db)
         .await
         .unwrap();
@@ -290,7 +298,7 @@ async fn a_subscription_sees_queued_running_succeeded() {
     // Queue the job without waking the workers: through the database, as another replica would.
     let queue = git_collector::jobs::JobQueue::new(app.db.clone());
     let target = git_collector::domain::Target::parse("acme/rocket").unwrap();
-    let (job, _) = queue.enqueue(&target, git_collector::jobs::Trigger::Mutation).await.unwrap();
+    let (job, _) = queue.enqueue(&target, JobTrigger::Mutation).await.unwrap();
 
     let mut request = app.url("/graphql/ws").replace("http://", "ws://").into_client_request().unwrap();
     request.headers_mut().insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
@@ -341,7 +349,7 @@ async fn metrics_are_served_in_prometheus_format() {
         "git_collector_github_not_modified_total",
         "git_collector_github_rate_limit_remaining",
         "git_collector_job_duration_seconds_count{status=\"SUCCEEDED\"} 1",
-        "git_collector_http_request_duration_seconds_bucket{route=\"/graphql\"",
+        "git_collector_http_request_duration_seconds_count{route=\"/graphql\"}",
         "git_collector_graphql_request_duration_seconds_count{operation=\"mutation\"}",
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
@@ -369,12 +377,47 @@ async fn graceful_shutdown_puts_running_jobs_back_in_the_queue() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(job.status, "QUEUED", "released for another worker");
+    assert_eq!(job.status, JobStatus::Queued, "released for another worker");
     assert_eq!(job.lease_owner, None);
     // The next instance finishes it.
     fake.set_latency(Duration::ZERO);
     let app = app_for(&fake, TestDb::borrowed(&db), &[]).await;
     let done = wait_done(&app, &id, 30).await;
     assert_eq!(done["status"], "SUCCEEDED");
+    app.stop().await;
+}
+
+/// A database blip while an account is refreshed: the jobs ride it out, the account job ends
+/// SUCCEEDED with the real progress of its repositories, and the counts are exact.
+#[tokio::test]
+async fn a_database_blip_during_an_account_refresh_fails_nothing() {
+    let env = CrawlEnv::new().await;
+    if !env.test_db.is_postgres() {
+        return skip("a_database_blip_during_an_account_refresh_fails_nothing", "needs PostgreSQL (TEST_DATABASE_URL)");
+    }
+    env.fake.add_org("acme");
+    for r in ["a", "b", "c", "d", "e"] {
+        env.fake.add_repo("acme", r);
+        history(&env.fake, &format!("acme/{r}"), 300, 9);
+    }
+    env.fake.set_latency(Duration::from_millis(40));
+    let proxy = crate::outage::DbProxy::start(crate::outage::upstream_of(&env.test_db.url)).await;
+    let mut through = TestDb::borrowed(&env.test_db);
+    through.url = proxy.url_for(&env.test_db.url);
+    let app = app_for(&env.fake, through, &["--crawl-concurrency", "2", "--job-lease-secs", "6"]).await;
+    let response = app.graphql_as(REFRESH_OWNER, json!({"o": "acme"}), Some(ADMIN_TOKEN)).await;
+    let id = response["data"]["refreshOwner"]["id"].clone();
+    assert!(eventually(10, || async { env.fake.count("/commits") >= 3 }).await, "repositories are being crawled");
+    proxy.down();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.up();
+    let done = wait_done(&app, &id, 60).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    assert_eq!(done["reposTotal"], 5);
+    assert_eq!(done["reposDone"], 5);
+    for r in ["a", "b", "c", "d", "e"] {
+        env.assert_exact(&format!("acme/{r}")).await;
+        assert_eq!(env.total_commit_count(&format!("acme/{r}")).await, 300, "nothing counted twice in acme/{r}");
+    }
     app.stop().await;
 }

@@ -9,6 +9,8 @@ mod fake_github;
 #[allow(dead_code)]
 mod helpers;
 #[allow(dead_code)]
+mod outage;
+#[allow(dead_code)]
 mod seed;
 
 mod cli;

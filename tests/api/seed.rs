@@ -1,5 +1,6 @@
 //! Filling the read model through the real write path, with contributors made up per month.
 use chrono::{NaiveDate, TimeZone, Utc};
+use entity::enums::RefreshOutcome;
 use git_collector::domain::ContributorKey;
 use git_collector::store::contributions::{apply_refresh, ApplyMode, ContributorFirst, RepoState};
 use git_collector::store::repositories::{upsert, RepoInfo};
@@ -53,7 +54,8 @@ pub async fn seed(db: &DatabaseConnection, repos: &[SeedRepo]) {
                 });
             }
         }
-        let state = RepoState { head_sha: Some("x".into()), etag: None, outcome: "updated", at: Utc::now() };
+        let state =
+            RepoState { head_sha: Some("x".into()), etag: None, outcome: RefreshOutcome::Updated, at: Utc::now() };
         apply_refresh(db, stored.id, None, ApplyMode::Replace, firsts, state).await.unwrap();
     }
 }

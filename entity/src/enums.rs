@@ -1,0 +1,113 @@
+//! The closed sets of values stored as text: each is a SeaORM active enum (an unknown stored
+//! value is an error when a row is read, never a default) and, where the API shows it, a
+//! GraphQL enum too.
+use sea_orm::entity::prelude::*;
+
+/// Where a refresh job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum JobStatus {
+    #[sea_orm(string_value = "QUEUED")]
+    Queued,
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}
+
+impl JobStatus {
+    /// The stored (and shown) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "QUEUED",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Succeeded => "SUCCEEDED",
+            JobStatus::Failed => "FAILED",
+        }
+    }
+
+    /// Queued or running: the job still holds its target.
+    pub fn is_active(self) -> bool {
+        matches!(self, JobStatus::Queued | JobStatus::Running)
+    }
+}
+
+/// What a job refreshes: a whole account, one repository, or a range of GH Archive hours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum JobKind {
+    #[sea_orm(string_value = "account")]
+    Account,
+    #[sea_orm(string_value = "repository")]
+    Repository,
+    #[sea_orm(string_value = "archive")]
+    Archive,
+}
+
+/// Why a job was queued. Shown by the API as a plain string (`trigger: String!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum JobTrigger {
+    /// The cron schedule fired.
+    #[sea_orm(string_value = "schedule")]
+    Schedule,
+    /// `CRAWL_ON_START` found the data older than the schedule period.
+    #[sea_orm(string_value = "startup")]
+    Startup,
+    /// An admin asked for it over GraphQL.
+    #[sea_orm(string_value = "mutation")]
+    Mutation,
+    /// An operator ran `git-collector crawl` or `git-collector archive import`.
+    #[sea_orm(string_value = "cli")]
+    Cli,
+}
+
+impl JobTrigger {
+    /// The stored (and shown) text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobTrigger::Schedule => "schedule",
+            JobTrigger::Startup => "startup",
+            JobTrigger::Mutation => "mutation",
+            JobTrigger::Cli => "cli",
+        }
+    }
+}
+
+/// How the last refresh of a repository ended. Shown in lowercase, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, async_graphql::Enum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[graphql(rename_items = "lowercase")]
+pub enum RefreshOutcome {
+    /// New contributions were read and written.
+    #[sea_orm(string_value = "updated")]
+    Updated,
+    /// Nothing changed since the last refresh.
+    #[sea_orm(string_value = "unchanged")]
+    Unchanged,
+    /// The repository has no commits yet.
+    #[sea_orm(string_value = "empty")]
+    Empty,
+    /// GitHub no longer serves it (404, 410); its history is kept.
+    #[sea_orm(string_value = "gone")]
+    Gone,
+    /// GitHub refuses it (401, 451).
+    #[sea_orm(string_value = "blocked")]
+    Blocked,
+    /// Retries ran out or the database failed; the previous data is kept.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+/// What kind of GitHub account owns repositories: its repositories are listed under
+/// `/orgs/{login}/repos` or `/users/{login}/repos`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum AccountKind {
+    #[sea_orm(string_value = "Organization")]
+    Organization,
+    #[sea_orm(string_value = "User")]
+    User,
+}

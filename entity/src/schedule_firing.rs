@@ -1,0 +1,18 @@
+//! One firing of a schedule (the crawl, the archive import); the primary key makes replicas
+//! that fire together enqueue once.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "schedule_firings")]
+pub struct Model {
+    /// Which schedule: `crawl` or `archive`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub schedule: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub fired_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
