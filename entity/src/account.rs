@@ -14,8 +14,13 @@ pub struct Model {
     /// Organization or user, as GitHub reports it; unknown until first listed.
     pub kind: Option<AccountKind>,
     pub repos_listed_at: Option<DateTimeUtc>,
+    /// Validators of the last listing's pages (JSON), see `crawler/listing.rs`.
     pub repos_etag: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Rows of the account read model without bots.
+    pub monthly_rows: i32,
+    /// Rows of the account read model with bots.
+    pub monthly_rows_with_bots: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
 //! SeaORM entities of git-collector, one module per table.
 pub mod account;
+pub mod account_first_contributor;
+pub mod account_monthly_first_contributors;
 pub mod contributor;
 pub mod enums;
 pub mod first_contribution;

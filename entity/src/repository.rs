@@ -36,6 +36,8 @@ pub struct Model {
     pub monthly_rows: i32,
     /// Read-model rows of this repository with bots.
     pub monthly_rows_with_bots: i32,
+    /// The identity rules its contributions were computed with (see `domain::IDENTITY_RULES`).
+    pub identity_version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,12 +5,17 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_create_tables;
 mod m20261125_000001_typed_jobs;
+mod m20261125_000002_account_model;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261121_000001_create_tables::Migration), Box::new(m20261125_000001_typed_jobs::Migration)]
+        vec![
+            Box::new(m20261121_000001_create_tables::Migration),
+            Box::new(m20261125_000001_typed_jobs::Migration),
+            Box::new(m20261125_000002_account_model::Migration),
+        ]
     }
 }

@@ -39,9 +39,10 @@ impl Aggregator {
             .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
             .map(|d| d.with_timezone(&Utc).trunc_subsecs(0));
         let email = author.and_then(|a| a.email.as_deref());
+        let name = author.and_then(|a| a.name.as_deref());
         let account = commit.author.as_ref().filter(|a| a.id.is_some());
         // A commit without a usable date or identity counts for nobody (docs/rules.md §1).
-        let (Some(date), Some(key)) = (date, ContributorKey::identify(account.and_then(|a| a.id), email)) else {
+        let (Some(date), Some(key)) = (date, ContributorKey::identify(account.and_then(|a| a.id), email, name)) else {
             return;
         };
         let login = account
@@ -144,6 +145,28 @@ mod tests {
         assert_eq!(carol.login, None);
         assert_eq!(carol.first_at.to_rfc3339(), "2020-01-31T23:59:59+00:00");
         assert!(firsts.iter().find(|f| f.key == ContributorKey::GithubId(9)).unwrap().is_bot);
+    }
+
+    #[test]
+    fn without_an_email_the_author_name_identifies_and_without_both_nobody() {
+        let mut agg = Aggregator::default();
+        let named = |sha: &str, name: serde_json::Value, date: &str| -> Commit {
+            serde_json::from_value(json!({
+                "sha": sha, "commit": {"author": {"name": name, "email": "", "date": date}},
+                "author": null, "parents": [{"sha": "p"}],
+            }))
+            .unwrap()
+        };
+        agg.add(&named("a", json!("Ada Lovelace"), "2020-03-01T00:00:00Z"));
+        agg.add(&named("b", json!(" ada lovelace "), "2020-01-01T00:00:00Z"));
+        agg.add(&named("c", json!(""), "2019-01-01T00:00:00Z"));
+        agg.add(&named("d", json!(null), "2019-01-01T00:00:00Z"));
+        assert_eq!(agg.commits, 2);
+        let firsts = agg.into_firsts();
+        assert_eq!(firsts.len(), 1, "one person by name; the commits with neither count for nobody");
+        assert!(matches!(firsts[0].key, ContributorKey::NameHash(_)));
+        assert_eq!(firsts[0].first_at.to_rfc3339(), "2020-01-01T00:00:00+00:00");
+        assert_eq!(firsts[0].login, None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use entity::repository;
 use sea_orm::DatabaseConnection;
 
 use super::{Aggregator, Count, Progress, RepoError, RepoOutcome};
-use crate::domain::RepoRef;
+use crate::domain::{RepoRef, IDENTITY_RULES};
 use crate::github::dto::{self, CompareStatus};
 use crate::github::{Fetched, GitHub, GitHubError, Validator};
 use crate::store::{
@@ -30,8 +30,9 @@ pub(super) async fn refresh(
 ) -> Result<RepoOutcome, RepoError> {
     let branch = repo.default_branch.as_deref();
     // The stored head, validator and contributions are always written together: they agree even
-    // after a failed refresh, which changes none of them.
-    let known_head = repo.head_sha.clone();
+    // after a failed refresh, which changes none of them. Contributions computed with older
+    // identity rules are computed again from the whole history.
+    let known_head = repo.head_sha.clone().filter(|_| repo.identity_version >= IDENTITY_RULES);
     let validator = known_head
         .as_ref()
         .and(repo.commits_etag.as_deref())

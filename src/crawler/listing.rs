@@ -53,11 +53,11 @@ pub async fn repositories(
             }
             Ok(Listing::Pages { repos, validators, last_page_items }) => {
                 let tx = begin_write(db).await.map_err(StoreError::from)?;
+                store::account_model::lock(&*tx, account.id).await?;
                 let mut ids = Vec::with_capacity(repos.len());
                 for repo in repos {
                     ids.push(repo.id);
-                    store::repositories::upsert(&*tx, Some(account.id), &repo_info(repo, owner.as_str()), false)
-                        .await?;
+                    store::repositories::upsert(&*tx, account.id, &repo_info(repo, owner.as_str()), false).await?;
                 }
                 let gone = store::repositories::mark_gone_except(&*tx, account.id, &ids).await?;
                 if gone > 0 {

@@ -193,11 +193,12 @@ impl Crawler {
         progress: &Progress,
     ) -> Result<RepoOutcome, RepoError> {
         let known = store::repositories::find_by_name(&self.db, target.owner.as_str(), target.name.as_str()).await?;
-        // A repository described by GitHub within the cache TTL is refreshed without asking
-        // GitHub for its description again: an unchanged repository then costs one 304.
-        let fresh = known
-            .as_ref()
-            .filter(|r| !r.is_gone && r.listed_at.is_some_and(|at| Utc::now() - at < self.settings.repo_cache_ttl));
+        // A repository its account's job just listed (`track` false), or that GitHub described
+        // within the cache TTL, is refreshed without asking GitHub for its description again:
+        // an unchanged repository then costs one 304.
+        let ttl = self.settings.repo_cache_ttl;
+        let fresh =
+            known.as_ref().filter(|r| !r.is_gone && (!track || r.listed_at.is_some_and(|at| Utc::now() - at < ttl)));
         let repo = match fresh {
             Some(repo) => {
                 if track && !repo.is_tracked {
@@ -208,8 +209,11 @@ impl Crawler {
             None => match github.repository(target).await {
                 Ok(info) => {
                     let info = repo_info(info, target.owner.as_str());
-                    let account = store::accounts::find(&self.db, &target.owner).await?.map(|a| a.id);
+                    // The account that owns it now (after a transfer, not the one asked for).
+                    let owner = OwnerLogin::parse(&info.owner).unwrap_or_else(|_| target.owner.clone());
+                    let account = store::accounts::get_or_create(&self.db, &owner).await?.id;
                     let tx = store::db::begin_write(&self.db).await.map_err(StoreError::from)?;
+                    store::account_model::lock(&*tx, account).await?;
                     let repo = store::repositories::upsert(&*tx, account, &info, track).await?;
                     tx.commit().await.map_err(StoreError::from)?;
                     repo

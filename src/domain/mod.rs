@@ -7,7 +7,7 @@ mod schedule;
 /// Organization or user: where an account's repositories are listed.
 pub use entity::enums::AccountKind;
 
-pub use contributor_key::ContributorKey;
+pub use contributor_key::{ContributorKey, IDENTITY_RULES};
 pub use month::Month;
 pub use names::{NameError, OwnerLogin, RepoName, RepoRef, Target};
 pub use schedule::{Schedule, ScheduleError};

@@ -241,7 +241,7 @@ impl GitHub {
                 Ok(response) => response,
                 Err(err) => {
                     self.shared.metrics.github_answer(None);
-                    let reason = RetryReason::Transport(err.without_url().to_string());
+                    let reason = RetryReason::Transport(transport_error(err));
                     self.retry_after_failure(&path, &mut budget, reason, None).await?;
                     continue;
                 }
@@ -359,6 +359,23 @@ fn classify_response(
         &settings.timing,
         budget.secondary_hits,
     )
+}
+
+/// A transport error with its causes ("error sending request" alone says little), without the
+/// URL.
+fn transport_error(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The path and query of a URL, for messages (the host is always the configured one).

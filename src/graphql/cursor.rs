@@ -11,6 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
+use crate::store::account_model::AccountMonthKey;
 use crate::store::contributions::ContributorPosition;
 use crate::store::jobs::JobKey;
 use crate::store::page::PageRequest;
@@ -37,6 +38,9 @@ impl ListKey for ContributorPosition {
 }
 impl ListKey for JobKey {
     const KIND: &'static str = "jobs";
+}
+impl ListKey for AccountMonthKey {
+    const KIND: &'static str = "account-months";
 }
 
 /// A short fingerprint of a query's filters and order.

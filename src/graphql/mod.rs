@@ -1,4 +1,5 @@
 //! The GraphQL API: schema, queries, mutations, subscriptions, connection/cursor helpers.
+mod account;
 mod cursor;
 mod error;
 mod jobs;

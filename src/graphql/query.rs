@@ -2,6 +2,7 @@
 use async_graphql::{Context, Object, ID};
 use sea_orm::DatabaseConnection;
 
+use super::account::{self, AccountMonthArgs, AccountMonthConnection};
 use super::cursor::PageArgs;
 use super::error::ApiResult;
 use super::jobs::{self, RefreshJob, RefreshJobConnection};
@@ -42,6 +43,33 @@ impl Query {
             order: order_by.unwrap_or(MonthlyOrder::MonthAsc),
         };
         monthly::connection(ctx.data_unchecked(), args, None, PageArgs::new(first, after, last, before)).await
+    }
+
+    /// People new to a whole account, by month: each counts once, in the month of their first
+    /// contribution to any of the account's repositories.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn account_monthly_first_contributors(
+        &self,
+        ctx: &Context<'_>,
+        owner: String,
+        from: Option<Date>,
+        to: Option<Date>,
+        #[graphql(default_with = "Some(false)")] include_bots: Option<bool>,
+        #[graphql(default_with = "Some(MonthlyOrder::MonthAsc)")] order_by: Option<MonthlyOrder>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<AccountMonthConnection> {
+        let args = AccountMonthArgs {
+            owner,
+            from,
+            to,
+            include_bots: include_bots.unwrap_or(false),
+            order: order_by.unwrap_or(MonthlyOrder::MonthAsc),
+        };
+        account::connection(ctx.data_unchecked(), args, PageArgs::new(first, after, last, before)).await
     }
 
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]

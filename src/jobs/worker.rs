@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use entity::enums::RefreshOutcome;
 use entity::refresh_job::{self, JobKind, JobStatus};
+use entity::repository;
 use rand::RngCore;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -121,6 +123,12 @@ impl JobState {
         };
         JobProgress { repos_total: total, repos_done: done, requests_made: requests as i64 }
     }
+}
+
+/// A repository found empty by its last refresh, and not pushed to since (per the listing).
+fn still_empty(repo: &repository::Model) -> bool {
+    repo.last_outcome == Some(RefreshOutcome::Empty)
+        && matches!((repo.pushed_at, repo.last_refreshed_at), (Some(pushed), Some(refreshed)) if pushed <= refreshed)
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -353,14 +361,18 @@ impl WorkerPool {
                 .collect();
         let mut followed = Vec::with_capacity(repos.len());
         let mut to_queue = Vec::with_capacity(repos.len());
+        let mut settled = 0u64;
         for repo in &repos {
             let target = Target::Repository(store::repositories::reference(repo)?);
-            match earlier.get(&target.key()) {
-                Some(done) => {
-                    followed.push(done.id);
-                    self.totals.add(Count::ReposDone, 1);
-                }
-                None => to_queue.push(target),
+            if let Some(done) = earlier.get(&target.key()) {
+                followed.push(done.id);
+                self.totals.add(Count::ReposDone, 1);
+            } else if still_empty(repo) {
+                // Nothing was pushed since it was found empty: nothing to ask GitHub.
+                settled += 1;
+                self.totals.add(Count::ReposDone, 1);
+            } else {
+                to_queue.push(target);
             }
         }
         let queued = patiently("queueing repository jobs", patience, || {
@@ -384,7 +396,7 @@ impl WorkerPool {
                 }
             };
             let done: Vec<&refresh_job::Model> = children.iter().filter(|c| c.finished_at.is_some()).collect();
-            state.children_done.store(done.len() as u64, Ordering::Relaxed);
+            state.children_done.store(settled + done.len() as u64, Ordering::Relaxed);
             state.child_requests.store(children.iter().map(|c| c.requests_made.max(0) as u64).sum(), Ordering::Relaxed);
             if done.len() >= children.len() {
                 let failed: Vec<String> = done

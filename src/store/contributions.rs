@@ -13,11 +13,12 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::account_model;
 use super::db::begin_write;
 use super::error::StoreError;
 use super::page::{keyset, Direction, Page, PageRequest};
 use super::BATCH_ROWS;
-use crate::domain::{ContributorKey, Month};
+use crate::domain::{ContributorKey, Month, IDENTITY_RULES};
 
 /// One contributor's earliest contribution among the commits a refresh read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,16 +63,30 @@ pub async fn apply_refresh(
     state: RepoState,
 ) -> Result<u64, StoreError> {
     let tx = begin_write(db).await?;
-    // First a write: it locks the repository row until commit (PostgreSQL) and checks that the
-    // stored head is still the one this refresh started from.
+    // Lock order (see `account_model`): the account, then the repository row. The guarded
+    // write locks the row and checks that the stored head is still the one this refresh
+    // started from, and that the repository still belongs to the account locked.
+    let account = repository::Entity::find_by_id(repository_id)
+        .one(&*tx)
+        .await?
+        .ok_or(StoreError::RefreshConflict { repository_id })?
+        .account_id;
+    if let Some(account) = account {
+        account_model::lock(&*tx, account).await?;
+    }
     let head_matches = match expected_head {
         Some(head) => repository::Column::HeadSha.eq(head),
         None => repository::Column::HeadSha.is_null(),
+    };
+    let account_matches = match account {
+        Some(account) => repository::Column::AccountId.eq(account),
+        None => repository::Column::AccountId.is_null(),
     };
     let claimed = repository::Entity::update_many()
         .col_expr(repository::Column::LastRefreshedAt, Expr::value(state.at))
         .filter(repository::Column::Id.eq(repository_id))
         .filter(head_matches)
+        .filter(account_matches)
         .exec(&*tx)
         .await?;
     if claimed.rows_affected != 1 {
@@ -135,8 +150,18 @@ pub async fn apply_refresh(
 
     rebuild_read_model(&*tx, &repo).await?;
 
+    // The account's months of everyone whose first contribution here may have moved.
+    if let Some(account) = account.filter(|_| !repo.is_gone) {
+        let mut affected: Vec<i64> = ids.values().copied().collect();
+        if mode == ApplyMode::Replace {
+            affected.extend(before.iter().copied());
+        }
+        account_model::recount(&*tx, account, &affected).await?;
+    }
+
     repository::Entity::update_many()
         .col_expr(repository::Column::HeadSha, Expr::value(state.head_sha))
+        .col_expr(repository::Column::IdentityVersion, Expr::value(IDENTITY_RULES))
         .col_expr(repository::Column::CommitsEtag, Expr::value(state.etag))
         .col_expr(repository::Column::LastOutcome, Expr::value(state.outcome))
         .col_expr(repository::Column::LastError, Expr::value(Option::<String>::None))

@@ -1,4 +1,5 @@
 //! Every database query, as functions taking a connection (`&impl ConnectionTrait`).
+pub mod account_model;
 pub mod accounts;
 pub mod contributions;
 pub mod db;

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::account_model;
 use super::db::begin_write;
 use super::error::StoreError;
 use super::page::{keyset, Direction, Page, PageRequest};
@@ -33,11 +34,13 @@ pub fn reference(repo: &repository::Model) -> Result<RepoRef, StoreError> {
     Ok(RepoRef::new(OwnerLogin::parse(&repo.owner).map_err(corrupt)?, RepoName::parse(&repo.name).map_err(corrupt)?))
 }
 
-/// Inserts or updates the repository with `info.github_id`. A rename or transfer updates the
-/// names, here and in the read model, and keeps the history.
+/// Inserts or updates the repository with `info.github_id`, as a repository of `account_id`
+/// (the account named by its owner, whose lock the caller holds). A rename or transfer updates
+/// the names, here and in the read model, and keeps the history. A repository that moves to
+/// another account, or comes back after it was gone, moves its contributors' account months.
 pub async fn upsert(
     db: &impl ConnectionTrait,
-    account_id: Option<i64>,
+    account_id: i64,
     info: &RepoInfo,
     tracked: bool,
 ) -> Result<repository::Model, StoreError> {
@@ -47,7 +50,12 @@ pub async fn upsert(
     match existing {
         Some(row) => {
             let renamed = row.owner != info.owner || row.name != info.name;
-            let keep_account = row.account_id;
+            let previous = row.account_id.filter(|_| !row.is_gone);
+            let moved = row.account_id != Some(account_id) || row.is_gone;
+            if let Some(previous) = previous.filter(|p| *p != account_id) {
+                // Lock order: accounts before the repository row.
+                account_model::lock(db, previous).await?;
+            }
             let keep_tracked = row.is_tracked;
             let mut active = row.into_active_model();
             active.owner = Set(info.owner.clone());
@@ -60,7 +68,7 @@ pub async fn upsert(
             active.created_at = Set(info.created_at);
             active.pushed_at = Set(info.pushed_at);
             active.is_gone = Set(false);
-            active.account_id = Set(account_id.or(keep_account));
+            active.account_id = Set(Some(account_id));
             active.is_tracked = Set(tracked || keep_tracked);
             active.listed_at = Set(Some(Utc::now()));
             let updated = active.update(db).await?;
@@ -74,12 +82,19 @@ pub async fn upsert(
                     .exec(db)
                     .await?;
             }
+            if moved {
+                let people = account_model::contributors_of(db, updated.id).await?;
+                if let Some(previous) = previous.filter(|p| *p != account_id) {
+                    account_model::recount(db, previous, &people).await?;
+                }
+                account_model::recount(db, account_id, &people).await?;
+            }
             Ok(updated)
         }
         None => {
             let row = repository::ActiveModel {
                 github_id: Set(info.github_id),
-                account_id: Set(account_id),
+                account_id: Set(Some(account_id)),
                 owner: Set(info.owner.clone()),
                 name: Set(info.name.clone()),
                 owner_key: Set(owner_key),
@@ -100,16 +115,34 @@ pub async fn upsert(
     }
 }
 
-/// Flags the account's repositories that a complete listing no longer shows; history is kept.
+/// Flags the account's repositories that a complete listing no longer shows (their history is
+/// kept, and they stop counting for the account); returns how many. The caller holds the
+/// account's lock.
 pub async fn mark_gone_except(db: &impl ConnectionTrait, account_id: i64, listed: &[i64]) -> Result<u64, StoreError> {
-    let mut update = repository::Entity::update_many()
-        .col_expr(repository::Column::IsGone, Expr::value(true))
+    let mut gone = repository::Entity::find()
+        .select_only()
+        .column(repository::Column::Id)
         .filter(repository::Column::AccountId.eq(account_id))
         .filter(repository::Column::IsGone.eq(false));
     if !listed.is_empty() {
-        update = update.filter(repository::Column::GithubId.is_not_in(listed.iter().copied()));
+        gone = gone.filter(repository::Column::GithubId.is_not_in(listed.iter().copied()));
     }
-    Ok(update.exec(db).await?.rows_affected)
+    let gone: Vec<i64> = gone.into_tuple().all(db).await?;
+    for id in &gone {
+        set_gone(db, account_id, *id).await?;
+    }
+    Ok(gone.len() as u64)
+}
+
+/// Flags one repository gone and moves its contributors' account months.
+async fn set_gone(db: &impl ConnectionTrait, account_id: i64, repository_id: i64) -> Result<(), StoreError> {
+    repository::Entity::update_many()
+        .col_expr(repository::Column::IsGone, Expr::value(true))
+        .filter(repository::Column::Id.eq(repository_id))
+        .exec(db)
+        .await?;
+    let people = account_model::contributors_of(db, repository_id).await?;
+    account_model::recount(db, account_id, &people).await
 }
 
 /// The account's repositories that GitHub still lists.
@@ -176,7 +209,8 @@ pub async fn record_unchanged(db: &DatabaseConnection, id: i64, etag: Option<Str
     Ok(tx.commit().await?)
 }
 
-/// How a refresh ended, for a refresh that changed no data.
+/// How a refresh ended, for a refresh that changed no data. `gone`: GitHub no longer serves
+/// the repository; it stops counting for its account.
 pub async fn record_outcome(
     db: &DatabaseConnection,
     id: i64,
@@ -185,16 +219,33 @@ pub async fn record_outcome(
     gone: bool,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut update = repository::Entity::update_many()
+    let tx = begin_write(db).await?;
+    let account = match gone {
+        true => find_by_id(&*tx, id).await?.filter(|r| !r.is_gone).and_then(|r| r.account_id),
+        false => None,
+    };
+    if let Some(account) = account {
+        account_model::lock(&*tx, account).await?;
+    }
+    repository::Entity::update_many()
         .col_expr(repository::Column::LastOutcome, Expr::value(outcome))
         .col_expr(repository::Column::LastError, Expr::value(error))
         .col_expr(repository::Column::LastRefreshedAt, Expr::value(at))
-        .filter(repository::Column::Id.eq(id));
+        .filter(repository::Column::Id.eq(id))
+        .exec(&*tx)
+        .await?;
     if gone {
-        update = update.col_expr(repository::Column::IsGone, Expr::value(true));
+        match account {
+            Some(account) => set_gone(&*tx, account, id).await?,
+            None => {
+                repository::Entity::update_many()
+                    .col_expr(repository::Column::IsGone, Expr::value(true))
+                    .filter(repository::Column::Id.eq(id))
+                    .exec(&*tx)
+                    .await?;
+            }
+        }
     }
-    let tx = begin_write(db).await?;
-    update.exec(&*tx).await?;
     Ok(tx.commit().await?)
 }
 

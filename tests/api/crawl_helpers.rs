@@ -22,10 +22,14 @@ pub struct CrawlEnv {
 
 impl CrawlEnv {
     pub async fn new() -> Self {
+        Self::with_fake(FakeGitHub::start().await).await
+    }
+
+    /// A fresh database against an existing fake GitHub.
+    pub async fn with_fake(fake: FakeGitHub) -> Self {
         let test_db = TestDb::new().await;
         let db = test_db.connect().await;
         git_collector::store::db::migrate(&db).await.unwrap();
-        let fake = FakeGitHub::start().await;
         Self { test_db, db, fake }
     }
 

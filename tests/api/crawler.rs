@@ -277,9 +277,13 @@ async fn an_empty_repository_has_no_contributors_and_is_no_error() {
     assert!(matches!(report.repos[0].result, Ok(RepoOutcome::Empty)), "{report:?}");
     assert!(env.monthly(&full, true).await.is_empty());
     assert_eq!(env.repo(&full).await.last_outcome, Some(RefreshOutcome::Empty));
-    // First commits arrive later.
+    // Not asked again while the listing shows no push since.
+    env.fake.clear_log();
+    env.crawl_ok("acme", &["--repo-cache-ttl-hours", "0"]).await;
+    assert_eq!(env.fake.count("/commits"), 0, "an empty repository is not asked again");
+    // First commits arrive later: the listing shows the push, and the repository is read.
     env.fake.commit(&full, &Author::user(5, "first", "f@x"), "2021-01-01T00:00:00Z");
-    env.crawl_ok("acme", &[]).await;
+    env.crawl_ok("acme", &["--repo-cache-ttl-hours", "0"]).await;
     env.assert_exact(&full).await;
 }
 
@@ -417,7 +421,11 @@ async fn listing_follows_every_page_and_the_cache_ttl() {
     env.crawl_ok("big", &[]).await;
     assert_eq!(env.fake.count("/orgs/big/repos"), 3);
     let report = env.crawl_ok("big", &["--repo-cache-ttl-hours", "0"]).await;
-    assert_eq!(report.repos.len(), 231);
+    // The 230 repositories found empty are not asked again; the newcomer is.
+    assert_eq!(report.repos.len(), 1);
+    assert_eq!(report.repos[0].repo.to_string(), "big/newcomer");
+    assert_eq!(report.jobs[0].repos_total, Some(231));
+    assert_eq!(report.jobs[0].repos_done, Some(231));
 }
 
 #[tokio::test]

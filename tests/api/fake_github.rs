@@ -36,25 +36,35 @@ pub enum Account {
 
 #[derive(Debug, Clone)]
 pub struct Author {
+    pub name: String,
     pub email: String,
     pub account: Account,
 }
 
 impl Author {
     pub fn user(id: i64, login: &str, email: &str) -> Self {
-        Self { email: email.into(), account: Account::User { id, login: login.into() } }
+        Self {
+            name: format!("{login} (name)"),
+            email: email.into(),
+            account: Account::User { id, login: login.into() },
+        }
     }
     pub fn bot(id: i64, login: &str) -> Self {
         Self {
+            name: login.into(),
             email: format!("{id}+{login}@users.noreply.github.com"),
             account: Account::Bot { id, login: login.into() },
         }
     }
     pub fn email_only(email: &str) -> Self {
-        Self { email: email.into(), account: Account::Null }
+        Self { name: "Someone".into(), email: email.into(), account: Account::Null }
     }
     pub fn empty_account(email: &str) -> Self {
-        Self { email: email.into(), account: Account::Empty }
+        Self { name: "Someone".into(), email: email.into(), account: Account::Empty }
+    }
+    /// No linked account and an empty email: only the name says who it is (`""` for none).
+    pub fn name_only(name: &str) -> Self {
+        Self { name: name.into(), email: String::new(), account: Account::Null }
     }
 }
 
@@ -78,6 +88,8 @@ pub struct FakeRepo {
     pub commits: HashMap<String, FakeCommit>,
     /// Answer this status to everything about the repository (404, 451…).
     pub status: Option<u16>,
+    /// The last push (a commit, or a moved head), as the listing shows it.
+    pub pushed_at: DateTime<Utc>,
     /// `/stats/contributors` answers 202 this many times before computing.
     pub stats_pending: u32,
 }
@@ -115,8 +127,18 @@ pub struct Logged {
     pub at: std::time::Instant,
 }
 
+/// A token's own rate limit, as the fake keeps it.
+#[derive(Debug, Clone)]
+pub struct TokenBudget {
+    pub remaining: i64,
+    pub reset_in_secs: i64,
+    pub revoked: bool,
+}
+
 #[derive(Default)]
 struct World {
+    /// Budgets of the tokens a test set up (`Bearer <token>` → budget).
+    tokens: HashMap<String, TokenBudget>,
     /// login key → (login, "Organization" | "User")
     accounts: HashMap<String, (String, String)>,
     /// "owner/name" lowercased → repo
@@ -195,6 +217,7 @@ impl FakeGitHub {
                 commits: HashMap::new(),
                 status: None,
                 stats_pending: 0,
+                pushed_at: Utc::now(),
             },
         );
         w.account_repos.entry(key(owner)).or_default().push(key(&format!("{owner}/{name}")));
@@ -210,6 +233,22 @@ impl FakeGitHub {
         if let Some(repo) = w.repos.get_mut(&key(full)) {
             repo.status = Some(404);
         }
+    }
+
+    /// Moves the repository to another account: listed there under the same id, no longer here.
+    pub fn transfer(&self, full: &str, to: &str) {
+        let mut w = self.world();
+        w.order_cache.clear();
+        let Some(mut repo) = w.repos.remove(&key(full)) else { panic!("no fake repository {full}") };
+        for repos in w.account_repos.values_mut() {
+            repos.retain(|r| r != &key(full));
+        }
+        let owner = w.accounts.get(&key(to)).map(|a| a.0.clone()).unwrap_or_else(|| to.to_string());
+        repo.owner = owner;
+        repo.pushed_at = Utc::now();
+        let moved = key(&format!("{to}/{}", repo.name));
+        w.repos.insert(moved.clone(), repo);
+        w.account_repos.entry(key(to)).or_default().push(moved);
     }
 
     pub fn set_status(&self, full: &str, status: Option<u16>) {
@@ -249,7 +288,32 @@ impl FakeGitHub {
     }
 
     pub fn set_head(&self, full: &str, sha: &str) {
-        self.with_repo(full, |r| r.head = Some(sha.to_string()));
+        self.with_repo(full, |r| {
+            r.head = Some(sha.to_string());
+            r.pushed_at = Utc::now();
+        });
+    }
+
+    /// Gives `token` a rate limit of its own: `remaining` requests, reset in `reset_in_secs`.
+    pub fn set_token_budget(&self, token: &str, remaining: i64, reset_in_secs: i64) {
+        self.world().tokens.insert(token.to_string(), TokenBudget { remaining, reset_in_secs, revoked: false });
+    }
+
+    /// GitHub answers 401 for `token` from now on.
+    pub fn revoke_token(&self, token: &str) {
+        let mut w = self.world();
+        let budget = w.tokens.entry(token.to_string()).or_insert(TokenBudget {
+            remaining: 5000,
+            reset_in_secs: 3600,
+            revoked: false,
+        });
+        budget.revoked = true;
+    }
+
+    /// Requests that carried `token`.
+    pub fn count_with_token(&self, token: &str) -> usize {
+        let header = format!("Bearer {token}");
+        self.world().log.iter().filter(|l| l.authorization.as_deref() == Some(header.as_str())).count()
     }
 
     pub fn head(&self, full: &str) -> Option<String> {
@@ -286,7 +350,7 @@ impl FakeGitHub {
 
     /// First-time contributors per month, computed independently of git-collector from the
     /// commits reachable from the head: month "YYYY-MM-01" → count.
-    pub fn expected_monthly(&self, full: &str, include_bots: bool) -> BTreeMap<String, i64> {
+    fn firsts(&self, full: &str) -> HashMap<String, (DateTime<Utc>, bool)> {
         let repo = self.with_repo(full, |r| r.clone());
         let mut first: HashMap<String, (DateTime<Utc>, bool)> = HashMap::new();
         for sha in reachable(&repo, repo.head.as_deref()) {
@@ -295,41 +359,83 @@ impl FakeGitHub {
                 continue;
             }
             let date = DateTime::parse_from_rfc3339(&c.date).expect("fake date").with_timezone(&Utc);
-            let (identity, bot) = match &c.author.account {
-                Account::User { id, login } => (format!("id:{id}"), login.ends_with("[bot]")),
-                Account::Bot { id, .. } => (format!("id:{id}"), true),
-                Account::Null | Account::Empty => {
-                    let email = c.author.email.trim().to_lowercase();
-                    let noreply = email
-                        .strip_suffix("@users.noreply.github.com")
-                        .and_then(|local| local.split_once('+'))
-                        .filter(|(id, _)| !id.is_empty() && id.chars().all(|ch| ch.is_ascii_digit()));
-                    match noreply {
-                        Some((id, login)) => (format!("id:{id}"), login.ends_with("[bot]")),
-                        None => (format!("email:{email}"), false),
-                    }
-                }
-            };
+            let Some((identity, bot)) = identity(&c.author) else { continue };
             let entry = first.entry(identity).or_insert((date, bot));
             if date < entry.0 {
                 entry.0 = date;
             }
             entry.1 |= bot;
         }
-        let mut months = BTreeMap::new();
-        for (date, bot) in first.values() {
-            if *bot && !include_bots {
-                continue;
+        first
+    }
+
+    pub fn expected_monthly(&self, full: &str, include_bots: bool) -> BTreeMap<String, i64> {
+        by_month(self.firsts(full).values(), include_bots)
+    }
+
+    /// People new to the whole account per month, computed independently from the commits of
+    /// every repository the account lists: month "YYYY-MM-01" → count.
+    pub fn expected_account_monthly(&self, owner: &str, include_bots: bool) -> BTreeMap<String, i64> {
+        let repos: Vec<String> = {
+            let w = self.world();
+            w.account_repos
+                .get(&key(owner))
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|r| w.repos.get(r).is_some_and(|repo| repo.status.is_none()))
+                .collect()
+        };
+        let mut first: HashMap<String, (DateTime<Utc>, bool)> = HashMap::new();
+        for repo in repos {
+            for (identity, (date, bot)) in self.firsts(&repo) {
+                let entry = first.entry(identity).or_insert((date, bot));
+                entry.0 = entry.0.min(date);
+                entry.1 |= bot;
             }
-            *months.entry(format!("{:04}-{:02}-01", date.year(), date.month())).or_insert(0) += 1;
         }
-        months
+        by_month(first.values(), include_bots)
     }
 
     /// Distinct contributors (with or without bots), computed independently.
     pub fn expected_total(&self, full: &str, include_bots: bool) -> i64 {
         self.expected_monthly(full, include_bots).values().sum()
     }
+}
+
+/// Who wrote a commit, by the identity rules, written again here without git-collector's code:
+/// account id, else the id of a noreply email, else the email, else the name; and whether a bot.
+fn identity(author: &Author) -> Option<(String, bool)> {
+    match &author.account {
+        Account::User { id, login } => Some((format!("id:{id}"), login.ends_with("[bot]"))),
+        Account::Bot { id, .. } => Some((format!("id:{id}"), true)),
+        Account::Null | Account::Empty => {
+            let email = author.email.trim().to_lowercase();
+            if email.is_empty() {
+                let name = author.name.trim().to_lowercase();
+                return (!name.is_empty()).then(|| (format!("name:{name}"), false));
+            }
+            let noreply = email
+                .strip_suffix("@users.noreply.github.com")
+                .and_then(|local| local.split_once('+'))
+                .filter(|(id, _)| !id.is_empty() && id.chars().all(|ch| ch.is_ascii_digit()));
+            Some(match noreply {
+                Some((id, login)) => (format!("id:{id}"), login.ends_with("[bot]")),
+                None => (format!("email:{email}"), false),
+            })
+        }
+    }
+}
+
+fn by_month<'a>(firsts: impl Iterator<Item = &'a (DateTime<Utc>, bool)>, include_bots: bool) -> BTreeMap<String, i64> {
+    let mut months = BTreeMap::new();
+    for (date, bot) in firsts {
+        if *bot && !include_bots {
+            continue;
+        }
+        *months.entry(format!("{:04}-{:02}-01", date.year(), date.month())).or_insert(0) += 1;
+    }
+    months
 }
 
 fn reachable(repo: &FakeRepo, from: Option<&str>) -> HashSet<String> {
@@ -380,6 +486,23 @@ async fn answer(
     headers: &HeaderMap,
     produce: impl FnOnce(&mut World) -> Produced,
 ) -> Response {
+    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let token = authorization.as_deref().and_then(|a| a.strip_prefix("Bearer ")).map(str::to_string);
+    // A token of its own: revoked (401), or out of budget (403 with its reset).
+    let budget = token.as_ref().and_then(|t| server.world().tokens.get(t).cloned());
+    if let Some(budget) = &budget {
+        let now = Utc::now().timestamp();
+        if budget.revoked {
+            let r = json_response(StatusCode::UNAUTHORIZED, json!({"message": "Bad credentials"}).to_string());
+            return log(server, path, headers, r);
+        }
+        if budget.remaining <= 0 {
+            let mut r = json_response(StatusCode::FORBIDDEN, json!({"message": "API rate limit exceeded"}).to_string());
+            r.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+            r.headers_mut().insert("x-ratelimit-reset", HeaderValue::from(now + budget.reset_in_secs));
+            return log(server, path, headers, r);
+        }
+    }
     let (latency, fault) = {
         let mut w = server.world();
         let fault = w.faults.iter_mut().find(|f| f.remaining > 0 && path.contains(&f.path_contains)).map(|f| {
@@ -427,7 +550,9 @@ async fn answer(
         Some(r) => r,
         None => {
             let produced = produce(&mut server.world());
-            let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(produced.body.as_bytes()))[..32]);
+            // Like GitHub's, an ETag depends on the token that asked.
+            let tagged = format!("{}{}", produced.body, authorization.as_deref().unwrap_or_default());
+            let etag = format!("W/\"{}\"", &hex::encode(Sha256::digest(tagged.as_bytes()))[..32]);
             let matches = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str());
             if produced.status == StatusCode::OK && matches {
                 let mut r = StatusCode::NOT_MODIFIED.into_response();
@@ -449,12 +574,24 @@ async fn answer(
     {
         let mut w = server.world();
         // 304s do not count against the rate limit, as on GitHub.
-        if response.status() != StatusCode::NOT_MODIFIED {
-            w.rate_remaining = (w.rate_remaining - 1).max(1);
-        }
+        let counts = response.status() != StatusCode::NOT_MODIFIED;
+        let (remaining, reset_in) = match token.as_ref().and_then(|t| w.tokens.get_mut(t)) {
+            Some(budget) => {
+                if counts {
+                    budget.remaining -= 1;
+                }
+                (budget.remaining.max(0), budget.reset_in_secs)
+            }
+            None => {
+                if counts {
+                    w.rate_remaining = (w.rate_remaining - 1).max(1);
+                }
+                (w.rate_remaining, 3600)
+            }
+        };
         response.headers_mut().insert("x-ratelimit-limit", HeaderValue::from_static("5000"));
-        response.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from(w.rate_remaining));
-        response.headers_mut().insert("x-ratelimit-reset", HeaderValue::from(now + 3600));
+        response.headers_mut().insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+        response.headers_mut().insert("x-ratelimit-reset", HeaderValue::from(now + reset_in));
     }
     log(server, path, headers, response)
 }
@@ -524,7 +661,7 @@ fn repo_json(r: &FakeRepo) -> Value {
         "id": r.id, "name": r.name, "full_name": format!("{}/{}", r.owner, r.name),
         "owner": {"login": r.owner, "id": 1, "type": "Organization"},
         "fork": r.fork, "archived": r.archived, "default_branch": r.default_branch,
-        "created_at": "2015-01-01T00:00:00Z", "pushed_at": "2024-01-01T00:00:00Z", "private": false
+        "created_at": "2015-01-01T00:00:00Z", "pushed_at": r.pushed_at.to_rfc3339(), "private": false
     })
 }
 
@@ -538,7 +675,7 @@ fn commit_json(c: &FakeCommit) -> Value {
     json!({
         "sha": c.sha,
         "commit": {
-            "author": {"name": "Someone", "email": c.author.email, "date": c.date},
+            "author": {"name": c.author.name, "email": c.author.email, "date": c.date},
             "committer": {"name": "GitHub", "email": "noreply@github.com", "date": c.date},
             "message": "change"
         },

@@ -231,3 +231,56 @@ fn logs_are_plain_text_off_a_terminal_and_json_on_request() {
     assert_eq!(parsed["level"], "ERROR");
     assert!(parsed["fields"]["error"].as_str().unwrap().contains("unable to open database file"));
 }
+
+/// A database of the previous version, with contributions and no account model: the
+/// migration links repositories to their owners' accounts and computes the account months.
+#[tokio::test]
+async fn the_migration_backfills_the_account_model_from_existing_contributions() {
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    Migrator::up(&db, Some(2)).await.unwrap();
+    let (t, f) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => ("TRUE", "FALSE"),
+        _ => ("1", "0"),
+    };
+    let at = |d: &str| format!("'{d}T10:00:00+00:00'");
+    let statements = [
+        format!(
+            "INSERT INTO repositories (id, github_id, owner, name, owner_key, name_key, is_fork, is_archived, is_gone, \
+             is_tracked, first_seen_at, monthly_rows, monthly_rows_with_bots) VALUES \
+             (1, 11, 'Acme', 'a', 'acme', 'a', {f}, {f}, {f}, {f}, {now}, 0, 0), \
+             (2, 12, 'Acme', 'b', 'acme', 'b', {f}, {f}, {f}, {f}, {now}, 0, 0), \
+             (3, 13, 'Acme', 'old', 'acme', 'old', {f}, {f}, {t}, {f}, {now}, 0, 0)",
+            now = at("2026-01-01")
+        ),
+        format!(
+            "INSERT INTO contributors (id, identity_key, github_id, login, is_bot) VALUES \
+             (1, 'gh:1', 1, 'ann', {f}), (2, 'gh:2', 2, 'ben', {f}), (3, 'gh:3', 3, 'x[bot]', {t})"
+        ),
+        // ann: b in March, a in May (counts in March); ben: only in the gone repository;
+        // the bot in April.
+        format!(
+            "INSERT INTO first_contributions (repository_id, contributor_id, first_contribution_at, commit_count) VALUES \
+             (1, 1, {}, 1), (2, 1, {}, 1), (3, 2, {}, 1), (1, 3, {}, 1)",
+            at("2020-05-02"),
+            at("2020-03-31"),
+            at("2019-01-01"),
+            at("2020-04-15")
+        ),
+    ];
+    for sql in statements {
+        db.execute(Statement::from_string(db.get_database_backend(), sql)).await.unwrap();
+    }
+    Migrator::up(&db, None).await.unwrap();
+    let account = git_collector::store::accounts::find(&db, &git_collector::domain::OwnerLogin::parse("acme").unwrap())
+        .await
+        .unwrap()
+        .expect("the owner's account was created");
+    use git_collector::store::account_model::all_months;
+    let humans = all_months(&db, account.id, false).await.unwrap();
+    let everyone = all_months(&db, account.id, true).await.unwrap();
+    let month = |m: u32| chrono::NaiveDate::from_ymd_opt(2020, m, 1).unwrap();
+    assert_eq!(humans, vec![(month(3), 1)], "ann once, in March; ben's repository is gone");
+    assert_eq!(everyone, vec![(month(3), 1), (month(4), 1)]);
+    assert_eq!((account.monthly_rows, account.monthly_rows_with_bots), (1, 2));
+}

@@ -17,8 +17,19 @@ pub struct TestDb {
     _dir: Option<tempfile::TempDir>,
 }
 
+/// With TEST_LOG set (a `RUST_LOG`-style filter), the service's logs go to the test output.
+pub fn init_test_logs() {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 impl TestDb {
     pub async fn new() -> Self {
+        init_test_logs();
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(server) => {
                 let name = format!("gc_test_{}", random_suffix());

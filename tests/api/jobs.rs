@@ -35,7 +35,7 @@ async fn job(app: &TestApp, id: &Value) -> Value {
     app.data(JOB, json!({"id": id})).await["refreshJob"].clone()
 }
 
-async fn wait_done(app: &TestApp, id: &Value, secs: u64) -> Value {
+pub(crate) async fn wait_done(app: &TestApp, id: &Value, secs: u64) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     loop {
         let last = job(app, id).await;

@@ -13,6 +13,7 @@ mod outage;
 #[allow(dead_code)]
 mod seed;
 
+mod account;
 mod cli;
 mod crawler;
 mod foundation;

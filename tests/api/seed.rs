@@ -36,8 +36,10 @@ pub async fn seed(db: &DatabaseConnection, repos: &[SeedRepo]) {
             created_at: None,
             pushed_at: None,
         };
+        let owner = git_collector::domain::OwnerLogin::parse(&repo.owner).unwrap();
+        let account = git_collector::store::accounts::get_or_create(db, &owner).await.unwrap().id;
         let tx = git_collector::store::db::begin_write(db).await.unwrap();
-        let stored = upsert(&*tx, None, &info, false).await.unwrap();
+        let stored = upsert(&*tx, account, &info, false).await.unwrap();
         tx.commit().await.unwrap();
         let mut firsts = Vec::new();
         for (month, humans, bots) in &repo.months {
