@@ -320,3 +320,31 @@ async fn an_unchanged_account_of_three_listing_pages_costs_only_304s() {
     assert_eq!(env.fake.count("/commits"), 2, "r007, and busy's 304");
     env.assert_exact("big/r007").await;
 }
+
+#[tokio::test]
+async fn conditional_requests_stay_on_the_token_that_got_the_etag() {
+    let env = CrawlEnv::new().await;
+    env.fake.add_org("acme");
+    for r in 0..3 {
+        env.fake.add_repo("acme", &format!("r{r}"));
+        env.fake.commit(&format!("acme/r{r}"), &Author::user(1, "a", "a@x"), &day(r));
+    }
+    env.fake.set_token_budget("ghp_a", 4000, 3600);
+    env.fake.set_token_budget("ghp_b", 100, 3600);
+    let tokens = ["--github-token", "ghp_a,ghp_b"];
+    env.crawl_ok("acme", &tokens).await;
+    let first: std::collections::HashMap<String, Option<String>> =
+        env.fake.requests().into_iter().map(|l| (l.path, l.authorization)).collect();
+    // Now the other token has the most budget; the fake's ETags, like GitHub's, hold only for
+    // the token that received them: the refresh must ask with that one to get its 304s.
+    env.fake.set_token_budget("ghp_b", 4999, 3600);
+    env.fake.set_token_budget("ghp_a", 10, 3600);
+    env.fake.clear_log();
+    env.crawl_ok("acme", &[tokens[0], tokens[1], "--repo-cache-ttl-hours", "0"]).await;
+    let log = env.fake.requests();
+    assert!(!log.is_empty());
+    for l in &log {
+        assert_eq!(l.status, 304, "{log:?}");
+        assert_eq!(Some(&l.authorization), first.get(&l.path), "{} asked with the token of its ETag", l.path);
+    }
+}
