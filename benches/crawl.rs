@@ -17,11 +17,11 @@ use clap::Parser;
 use entity::refresh_job::JobTrigger;
 use fake_github::{Author, FakeGitHub};
 use git_collector::config::{Cli, Config};
-use git_collector::crawler::{Count, Crawler, Progress};
+use git_collector::crawler::{Count, Progress};
 use git_collector::domain::Target;
 use git_collector::jobs::foreground::ForegroundRun;
-use git_collector::jobs::{JobQueue, WorkerSettings};
-use git_collector::metrics::Metrics;
+use git_collector::jobs::WorkerSettings;
+use git_collector::startup::Services;
 use sea_orm::DatabaseConnection;
 
 struct Params {
@@ -70,7 +70,7 @@ fn stamp(i: usize) -> String {
 /// the commits, many write one), with a share of email-only authors and bots.
 fn author(r: usize, i: usize, people: usize) -> Author {
     let x = (i * 2_654_435_761 + r * 40_503) % 1_000_003;
-    let p = if x % 3 == 0 { x % people } else { x % (people / 20).max(1) };
+    let p = if x.is_multiple_of(3) { x % people } else { x % (people / 20).max(1) };
     match p % 10 {
         0 => Author::email_only(&format!("person{p}@example.org")),
         9 => Author::bot(1_000_000 + p as i64, &format!("bot{p}[bot]")),
@@ -109,13 +109,11 @@ async fn setting(db_url: &str, fake: &FakeGitHub, params: &Params, source: &str)
 
 /// A refresh of the account, run as `git-collector crawl bench` runs it.
 async fn run(setting: &Setting) -> (Arc<Progress>, Duration) {
-    let metrics = Arc::new(Metrics::default());
-    let crawler = Crawler::from_config(setting.db.clone(), &setting.config.github, metrics.clone()).unwrap();
-    let settings = WorkerSettings::from_config(&setting.config.jobs);
+    let services = Services::on(setting.db.clone(), &setting.config).unwrap();
+    let settings = WorkerSettings::from_config(&setting.config);
     let started = Instant::now();
-    let queue = JobQueue::new(setting.db.clone());
     let targets = [Target::parse("bench").unwrap()];
-    let run = ForegroundRun::start(queue, crawler, settings, metrics, &targets, JobTrigger::Cli).await.unwrap();
+    let run = ForegroundRun::start(&services, settings, &targets, JobTrigger::Cli).await.unwrap();
     let report = run.finish(std::future::pending()).await.unwrap();
     assert!(report.failures().is_empty(), "{:?}", report.failures());
     (report.totals, started.elapsed())

@@ -5,8 +5,11 @@ use std::time::{Duration, Instant};
 use entity::refresh_job::JobTrigger;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::config::{Cli, Command, Config};
+use chrono::NaiveDate;
+
+use crate::config::{ArchiveCommand, Cli, Command, Config};
 use crate::crawler::{Count, Progress, RepoOutcome};
+use crate::domain::archive::DayRange;
 use crate::domain::Target;
 use crate::jobs::foreground::{ForegroundReport, ForegroundRun};
 use crate::jobs::{schedule, WorkerSettings};
@@ -31,6 +34,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Crawl { targets } => crawl(&config, &targets).await,
+        Command::Archive { command: ArchiveCommand::Import { from, to } } => {
+            archive_import(&config, from, to.unwrap_or(from)).await
+        }
     }
 }
 
@@ -44,10 +50,7 @@ async fn crawl(config: &Config, targets: &[String]) -> anyhow::Result<()> {
         parsed = schedule::scheduled_targets(config, &services.db).await?;
     }
     let started = Instant::now();
-    let settings = WorkerSettings::from_config(&config.jobs);
-    let run =
-        ForegroundRun::start(services.queue, services.crawler, settings, services.metrics, &parsed, JobTrigger::Cli)
-            .await?;
+    let run = ForegroundRun::start(&services, WorkerSettings::from_config(config), &parsed, JobTrigger::Cli).await?;
     let bar = progress_bar();
     let ticker = tokio::spawn(tick(bar.clone(), run.totals()));
     let report = run.finish(shutdown_signal()).await;
@@ -63,6 +66,60 @@ async fn crawl(config: &Config, targets: &[String]) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("crawl incomplete: {}", failures.join("; "))
+    }
+}
+
+/// `git-collector archive import FROM [TO]`: the same archive job the server runs, in the
+/// foreground, with a progress bar (hours, events, events per second) and a summary.
+async fn archive_import(config: &Config, from: NaiveDate, to: NaiveDate) -> anyhow::Result<()> {
+    let range = DayRange::requested(from, to)?;
+    let services = Services::connect(config).await?;
+    let started = Instant::now();
+    let targets = [Target::Archive(range)];
+    let run = ForegroundRun::start(&services, WorkerSettings::from_config(config), &targets, JobTrigger::Cli).await?;
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("[{bar:30}] {pos}/{len} hours · {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let ticker = tokio::spawn(tick_archive(bar.clone(), services.db.clone(), range, started));
+    let report = run.finish(shutdown_signal()).await;
+    ticker.abort();
+    bar.finish_and_clear();
+    let report = report?;
+    let progress = crate::store::archive::ledger::progress(&services.db, range).await?;
+    let took = started.elapsed();
+    println!(
+        "hours: {} ({} imported, {} missing from the archive, {} failed)\nevents: {} ({:.0} per second)\ntime: {:.1}s",
+        progress.planned,
+        progress.imported,
+        progress.missing,
+        progress.failed,
+        progress.events,
+        progress.events as f64 / took.as_secs_f64().max(0.001),
+        took.as_secs_f64()
+    );
+    if report.interrupted {
+        anyhow::bail!("interrupted: unfinished hours were put back in the queue");
+    }
+    let failures = report.failures();
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("import incomplete: {}", failures.join("; "))
+    }
+}
+
+async fn tick_archive(bar: ProgressBar, db: sea_orm::DatabaseConnection, range: DayRange, started: Instant) {
+    loop {
+        if let Ok(p) = crate::store::archive::ledger::progress(&db, range).await {
+            bar.set_length(p.planned);
+            bar.set_position(p.settled() + p.failed);
+            let rate = p.events as f64 / started.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!("{} events · {rate:.0} events/s", p.events));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 

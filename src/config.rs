@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -44,6 +45,23 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) and exit
     Schema,
+    /// GH Archive: import hour files of all public GitHub activity
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum ArchiveCommand {
+    /// Import every hour of the days FROM to TO (UTC, inclusive; TO defaults to FROM) in the
+    /// foreground with progress, then exit
+    Import {
+        /// First day, YYYY-MM-DD (2015-01-01 or later)
+        from: NaiveDate,
+        /// Last day, YYYY-MM-DD
+        to: Option<NaiveDate>,
+    },
 }
 
 /// Where contributions are read from.
@@ -75,6 +93,8 @@ pub struct Config {
     pub github: GitHubConfig,
     #[command(flatten, next_help_heading = "Jobs")]
     pub jobs: JobsConfig,
+    #[command(flatten, next_help_heading = "GH Archive")]
+    pub archive: ArchiveConfig,
     #[command(flatten, next_help_heading = "Logs")]
     pub log: LogConfig,
 }
@@ -215,6 +235,59 @@ impl JobsConfig {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ArchiveConfig {
+    /// Base URL of the GH Archive hour files; `file:///path` reads a local mirror
+    #[arg(id = "archive-url", long = "archive-url", env = "ARCHIVE_URL", default_value = "https://data.gharchive.org", value_parser = parse_archive_url, global = true)]
+    pub url: Url,
+
+    /// First day (YYYY-MM-DD) the schedule imports; unset, there is no scheduled import
+    #[arg(id = "archive-from", long = "archive-from", env = "ARCHIVE_FROM", value_parser = parse_archive_from, global = true)]
+    pub from: Option<NaiveDate>,
+
+    /// Cron expression (seconds first, UTC) of the scheduled import
+    #[arg(
+        id = "archive-schedule",
+        long = "archive-schedule",
+        env = "ARCHIVE_SCHEDULE",
+        default_value = "0 15 * * * *",
+        global = true
+    )]
+    pub schedule: Schedule,
+
+    /// Hour files imported at the same time by this process (0: one per CPU core)
+    #[arg(id = "archive-concurrency", long = "archive-concurrency", env = "ARCHIVE_CONCURRENCY", default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=64), global = true)]
+    pub concurrency: u16,
+
+    /// Tries of one hour file (a cut connection, a truncated file) before its job fails
+    #[arg(id = "archive-tries", long = "archive-tries", env = "ARCHIVE_TRIES", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub tries: u32,
+
+    /// Wait after a failed try of an hour file, in milliseconds (doubling with each)
+    #[arg(
+        id = "archive-retry-delay-ms",
+        long = "archive-retry-delay-ms",
+        env = "ARCHIVE_RETRY_DELAY_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub retry_delay_ms: u64,
+
+    /// Timeout of connecting to the archive and of each read, in milliseconds
+    #[arg(id = "archive-timeout-ms", long = "archive-timeout-ms", env = "ARCHIVE_TIMEOUT_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub timeout_ms: u64,
+}
+
+impl ArchiveConfig {
+    /// Hour files imported at once: the setting, or the number of CPU cores.
+    pub fn concurrency(&self) -> usize {
+        match self.concurrency {
+            0 => std::thread::available_parallelism().map(usize::from).unwrap_or(2),
+            n => usize::from(n),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct LogConfig {
     /// Log format on standard error: `text` or `json`. The level is set with RUST_LOG (default `info`)
     #[arg(long = "log-format", env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
@@ -284,6 +357,25 @@ fn parse_origin(value: &str) -> Result<String, String> {
         url::Origin::Tuple(..) => Ok(url.origin().ascii_serialization()),
         url::Origin::Opaque(_) => Err(format!("`{value}` is not an origin")),
     }
+}
+
+fn parse_archive_url(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        "file" if url.to_file_path().is_ok() => Ok(url),
+        _ => Err("must be an http://, https:// or file:///path URL".into()),
+    }
+}
+
+/// An empty value means unset.
+fn parse_archive_from(value: &str) -> Result<NaiveDate, String> {
+    let day = NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("`{value}` is not a date YYYY-MM-DD"))?;
+    if day < crate::domain::archive::ARCHIVE_START {
+        return Err("the archive is read from 2015-01-01 on".into());
+    }
+    Ok(day)
 }
 
 fn parse_api_url(value: &str) -> Result<Url, String> {

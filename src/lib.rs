@@ -3,7 +3,9 @@
 //! A guided tour, from the edge inwards (arrows point one way:
 //! `http`/`graphql` → `jobs` → `crawler` → `github` + `store`):
 
-/// Command-line verbs: serve, crawl, migrate, schema.
+/// GH Archive: reading hour files, checking each line, folding events into aggregates.
+pub mod archive;
+/// Command-line verbs: serve, crawl, migrate, schema, archive import.
 pub mod cli;
 /// The configuration: environment variables and flags of the same meaning.
 pub mod config;

@@ -50,6 +50,9 @@ pub struct Metrics {
     pub github_rate_limit_waits: Counter,
     pub github_rate_limit_remaining: Family<TokenLabel, Gauge>,
     pub github_tokens_revoked: Counter,
+    pub archive_hours: Family<StatusLabel, Counter>,
+    pub archive_events: Counter,
+    pub archive_bytes: Counter,
     pub http_seconds: Family<RouteLabel, Histogram, fn() -> Histogram>,
     pub graphql_seconds: Family<OperationLabel, Histogram, fn() -> Histogram>,
 }
@@ -97,6 +100,20 @@ impl Default for Metrics {
             "GitHub tokens taken out of the pool because GitHub answered 401 for them",
             github_tokens_revoked.clone(),
         );
+        let archive_hours = Family::<StatusLabel, Counter>::default();
+        registry.register(
+            "archive_hours",
+            "GH Archive hour files this process settled: imported, missing (404), or failed",
+            archive_hours.clone(),
+        );
+        let archive_events = Counter::default();
+        registry.register("archive_events", "GH Archive events counted by this process", archive_events.clone());
+        let archive_bytes = Counter::default();
+        registry.register(
+            "archive_bytes",
+            "Compressed bytes of GH Archive files read by this process",
+            archive_bytes.clone(),
+        );
         let http_seconds = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(histogram);
         registry.register(
             "http_request_duration_seconds",
@@ -119,6 +136,9 @@ impl Default for Metrics {
             github_rate_limit_waits,
             github_rate_limit_remaining,
             github_tokens_revoked,
+            archive_hours,
+            archive_events,
+            archive_bytes,
             http_seconds,
             graphql_seconds,
         }
@@ -155,6 +175,13 @@ impl Metrics {
             Some(_) | None => "error".to_string(),
         };
         self.github_requests.get_or_create(&StatusLabel { status: class }).inc();
+    }
+
+    /// An archive hour settled (`imported`, `missing`, `failed`) with its events and bytes.
+    pub fn archive_hour(&self, status: &str, events: u64, bytes: u64) {
+        self.archive_hours.get_or_create(&StatusLabel { status: status.to_string() }).inc();
+        self.archive_events.inc_by(events);
+        self.archive_bytes.inc_by(bytes);
     }
 
     pub fn github_remaining(&self, token: &str, remaining: i64) {

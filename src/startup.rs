@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::crawler::Crawler;
 use crate::graphql;
 use crate::http::{self, AppState};
+use crate::jobs::archive::Archiving;
 use crate::jobs::{schedule, JobQueue, WorkerPool, WorkerSettings};
 use crate::metrics::Metrics;
 use crate::store::db;
@@ -23,23 +24,43 @@ pub struct Application {
     port: u16,
 }
 
-/// The parts every verb that runs jobs needs: the database, the queue, the crawler, metrics.
+/// The parts every verb that runs jobs needs: the database, the queue, the crawler, the archive
+/// reader, metrics.
 pub struct Services {
     pub db: DatabaseConnection,
     pub queue: JobQueue,
     pub crawler: Crawler,
+    pub archiving: Archiving,
     pub metrics: Arc<Metrics>,
 }
 
 impl Services {
-    /// Connects and migrates the database, and sets up the GitHub client.
+    /// Connects and migrates the database, and sets up the GitHub client and the archive reader.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
         let db = db::connect(&config.database.url).await?;
         db::migrate(&db).await?;
+        Self::on(db, config)
+    }
+
+    /// The services of `config` on a database already connected and migrated.
+    pub fn on(db: DatabaseConnection, config: &Config) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::default());
         let crawler = Crawler::from_config(db.clone(), &config.github, metrics.clone())
             .context("cannot set up the GitHub client")?;
-        Ok(Self { queue: JobQueue::new(db.clone()), db, crawler, metrics })
+        let archiving = Archiving::from_config(&config.archive)
+            .map_err(|e| anyhow::anyhow!("cannot set up the archive reader: {e}"))?;
+        Ok(Self { queue: JobQueue::new(db.clone()), db, crawler, archiving, metrics })
+    }
+
+    /// The workers of these services.
+    pub fn workers(&self, settings: WorkerSettings) -> WorkerPool {
+        WorkerPool::new(
+            self.queue.clone(),
+            self.crawler.clone(),
+            self.archiving.clone(),
+            settings,
+            self.metrics.clone(),
+        )
     }
 }
 
@@ -62,9 +83,8 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {}", config.http.bind_addr))?;
         let port = listener.local_addr()?.port();
-        let Services { db, queue, crawler, metrics } = services;
-        let workers =
-            WorkerPool::new(queue.clone(), crawler, WorkerSettings::from_config(&config.jobs), metrics.clone());
+        let workers = services.workers(WorkerSettings::from_config(&config));
+        let Services { db, queue, metrics, .. } = services;
         let schema = graphql::build_schema(Some(queue.clone()));
         let state =
             AppState { db, schema, queue, metrics, config: Arc::new(config), admin_token: Arc::new(admin_token) };

@@ -111,3 +111,31 @@ pub enum AccountKind {
     #[sea_orm(string_value = "User")]
     User,
 }
+
+/// Where a GH Archive hour file is in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum HourStatus {
+    /// Waiting for a worker.
+    #[sea_orm(string_value = "queued")]
+    Queued,
+    /// Being imported under a lease.
+    #[sea_orm(string_value = "running")]
+    Running,
+    /// Counted, once.
+    #[sea_orm(string_value = "imported")]
+    Imported,
+    /// The archive answered 404: a gap, never "zero events".
+    #[sea_orm(string_value = "missing")]
+    Missing,
+    /// Could not be read whole after every retry; nothing of it is counted.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+}
+
+impl HourStatus {
+    /// Imported or missing: nothing more to do for this hour.
+    pub fn is_settled(self) -> bool {
+        matches!(self, HourStatus::Imported | HourStatus::Missing)
+    }
+}

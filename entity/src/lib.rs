@@ -2,6 +2,8 @@
 pub mod account;
 pub mod account_first_contributor;
 pub mod account_monthly_first_contributors;
+pub mod archive_day;
+pub mod archive_hour;
 pub mod contributor;
 pub mod enums;
 pub mod first_contribution;

@@ -33,6 +33,14 @@ pub struct Model {
     pub repos_total: Option<i32>,
     pub repos_done: Option<i32>,
     pub requests_made: i64,
+    /// The first and last day of an archive job.
+    pub archive_from: Option<Date>,
+    pub archive_to: Option<Date>,
+    /// An archive job's hours, and how many of them are settled (imported or missing).
+    pub hours_total: Option<i32>,
+    pub hours_done: Option<i32>,
+    /// Events counted from the hours of an archive job.
+    pub events_imported: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

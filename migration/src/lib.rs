@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_create_tables;
 mod m20261125_000001_typed_jobs;
 mod m20261125_000002_account_model;
+mod m20261125_000003_archive;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_create_tables::Migration),
             Box::new(m20261125_000001_typed_jobs::Migration),
             Box::new(m20261125_000002_account_model::Migration),
+            Box::new(m20261125_000003_archive::Migration),
         ]
     }
 }

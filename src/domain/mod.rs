@@ -1,4 +1,5 @@
 //! Types parsed at the edge: once built, they are valid.
+pub mod archive;
 pub mod contributor_key;
 mod month;
 mod names;

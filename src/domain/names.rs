@@ -114,11 +114,12 @@ impl fmt::Display for RepoRef {
     }
 }
 
-/// What one refresh covers: a whole account, or one repository.
+/// What one job covers: a whole account, one repository, or a range of GH Archive days.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Target {
     Account(OwnerLogin),
     Repository(RepoRef),
+    Archive(super::archive::DayRange),
 }
 
 impl Target {
@@ -132,18 +133,12 @@ impl Target {
         }
     }
 
-    pub fn owner(&self) -> &OwnerLogin {
-        match self {
-            Target::Account(owner) => owner,
-            Target::Repository(repo) => &repo.owner,
-        }
-    }
-
-    /// Lowercase key; two targets with the same key are the same refresh.
+    /// Lowercase key; two targets with the same key are the same job.
     pub fn key(&self) -> String {
         match self {
             Target::Account(owner) => owner.key(),
             Target::Repository(repo) => repo.key(),
+            Target::Archive(range) => range.key(),
         }
     }
 }
@@ -153,6 +148,7 @@ impl fmt::Display for Target {
         match self {
             Target::Account(owner) => write!(f, "{owner}"),
             Target::Repository(repo) => write!(f, "{repo}"),
+            Target::Archive(range) => write!(f, "GH Archive {range}"),
         }
     }
 }

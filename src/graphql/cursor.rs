@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
 use crate::store::account_model::AccountMonthKey;
+use crate::store::archive::queries::{DeveloperKey, RepositoryKey as ArchiveRepositoryKey};
 use crate::store::contributions::ContributorPosition;
 use crate::store::jobs::JobKey;
 use crate::store::page::PageRequest;
@@ -41,6 +42,12 @@ impl ListKey for JobKey {
 }
 impl ListKey for AccountMonthKey {
     const KIND: &'static str = "account-months";
+}
+impl ListKey for DeveloperKey {
+    const KIND: &'static str = "archive-developers";
+}
+impl ListKey for ArchiveRepositoryKey {
+    const KIND: &'static str = "archive-repositories";
 }
 
 /// A short fingerprint of a query's filters and order.

@@ -27,7 +27,7 @@ impl RefreshJob {
     async fn owner(&self) -> &str {
         &self.0.owner
     }
-    /// Null: the whole account.
+    /// Null: the whole account (or an archive job, whose owner is "gharchive").
     async fn repo(&self) -> Option<&str> {
         self.0.repo.as_deref()
     }
@@ -55,6 +55,18 @@ impl RefreshJob {
     }
     async fn requests_made(&self) -> i64 {
         self.0.requests_made
+    }
+    /// An archive job's hours (of its days, complete when it started).
+    async fn hours_total(&self) -> Option<i32> {
+        self.0.hours_total
+    }
+    /// An archive job's hours imported or found missing.
+    async fn hours_done(&self) -> Option<i32> {
+        self.0.hours_done
+    }
+    /// Events counted from an archive job's hours.
+    async fn events_imported(&self) -> Option<i64> {
+        self.0.events_imported
     }
 }
 

@@ -1,5 +1,6 @@
 //! The GraphQL API: schema, queries, mutations, subscriptions, connection/cursor helpers.
 mod account;
+mod archive;
 mod cursor;
 mod error;
 mod jobs;

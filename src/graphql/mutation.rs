@@ -6,6 +6,8 @@ use super::jobs::RefreshJob;
 use super::Caller;
 use entity::refresh_job::JobTrigger;
 
+use super::scalars::Date;
+use crate::domain::archive::DayRange;
 use crate::domain::{OwnerLogin, RepoName, RepoRef, Target};
 use crate::jobs::JobQueue;
 
@@ -33,6 +35,15 @@ impl Mutation {
         require_admin(ctx)?;
         let target = Target::Repository(RepoRef::new(OwnerLogin::parse(&owner)?, RepoName::parse(&name)?));
         refresh(ctx, target).await
+    }
+
+    /// Imports every hour of GH Archive from `from` to `to` (UTC days, inclusive; `to` defaults to
+    /// `from`; at most 366 days, none before 2015-01-01). Returns at once with the job, or with
+    /// the one already queued or running for the same days.
+    async fn import_archive(&self, ctx: &Context<'_>, from: Date, to: Option<Date>) -> ApiResult<RefreshJob> {
+        require_admin(ctx)?;
+        let range = DayRange::requested(from.0, to.unwrap_or(from).0)?;
+        refresh(ctx, Target::Archive(range)).await
     }
 
     /// Refreshes every repository of an account (organization or user).

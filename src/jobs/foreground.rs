@@ -7,9 +7,9 @@ use entity::refresh_job::{self, JobTrigger};
 use tokio::sync::{mpsc, watch};
 
 use super::{JobQueue, RepoReport, WorkerPool, WorkerSettings};
-use crate::crawler::{Crawler, Progress};
+use crate::crawler::Progress;
 use crate::domain::Target;
-use crate::metrics::Metrics;
+use crate::startup::Services;
 use crate::store::{self, jobs::ClaimScope, StoreError};
 
 /// Jobs queued for the foreground, with the workers that will run them.
@@ -54,13 +54,12 @@ impl ForegroundReport {
 impl ForegroundRun {
     /// Queues `targets` (or joins the jobs already queued or running for them).
     pub async fn start(
-        queue: JobQueue,
-        crawler: Crawler,
+        services: &Services,
         mut settings: WorkerSettings,
-        metrics: Arc<Metrics>,
         targets: &[Target],
         trigger: JobTrigger,
     ) -> Result<Self, StoreError> {
+        let queue = services.queue.clone();
         let mut roots = Vec::with_capacity(targets.len());
         for target in targets {
             let (job, _) = queue.enqueue(target, trigger).await?;
@@ -69,8 +68,18 @@ impl ForegroundRun {
             }
         }
         settings.scope = ClaimScope::Roots(roots.clone());
+        // The archive hours of these jobs' days, whichever job queued them.
+        settings.hour_ranges = Some(
+            targets
+                .iter()
+                .filter_map(|t| match t {
+                    Target::Archive(range) => Some(*range),
+                    _ => None,
+                })
+                .collect(),
+        );
         let (tx, reports) = mpsc::unbounded_channel();
-        let pool = WorkerPool::new(queue.clone(), crawler, settings, metrics).with_reports(tx);
+        let pool = services.workers(settings).with_reports(tx);
         Ok(Self { queue, pool, roots, reports })
     }
 

@@ -1,5 +1,6 @@
 //! Durable jobs: the queue, the workers that run them (and own every concurrency limit), the
 //! schedule (which only enqueues), and running jobs in the foreground for the command line.
+pub mod archive;
 pub mod foreground;
 mod retry;
 pub mod schedule;

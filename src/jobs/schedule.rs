@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use super::JobQueue;
 use crate::config::Config;
+use crate::domain::archive::DayRange;
 use crate::domain::{Schedule, Target};
 use crate::store::{self, StoreError};
 
@@ -17,6 +18,8 @@ use crate::store::{self, StoreError};
 pub enum Task {
     /// Refresh every account of GITHUB_OWNERS and every repository added with refreshRepo.
     Crawl,
+    /// Import GH Archive from ARCHIVE_FROM up to the last complete hour.
+    Archive,
 }
 
 impl Task {
@@ -24,13 +27,18 @@ impl Task {
     pub fn name(self) -> &'static str {
         match self {
             Task::Crawl => "crawl",
+            Task::Archive => "archive",
         }
     }
 }
 
-/// The schedules of `config`.
+/// The schedules of `config`: the crawl, and the archive import when ARCHIVE_FROM is set.
 pub fn schedules(config: &Config) -> Vec<(Schedule, Task)> {
-    vec![(config.jobs.crawl_schedule.clone(), Task::Crawl)]
+    let mut schedules = vec![(config.jobs.crawl_schedule.clone(), Task::Crawl)];
+    if config.archive.from.is_some() {
+        schedules.push((config.archive.schedule.clone(), Task::Archive));
+    }
+    schedules
 }
 
 /// Runs the schedules until `shutdown` completes.
@@ -71,6 +79,7 @@ pub async fn fire(config: &Config, queue: &JobQueue, task: Task, at: DateTime<Ut
     }
     let targets = match task {
         Task::Crawl => scheduled_targets(config, queue.db()).await?,
+        Task::Archive => archive_target(config, queue.db(), at).await?.into_iter().collect(),
     };
     for target in &targets {
         queue.enqueue(target, JobTrigger::Schedule).await?;
@@ -92,6 +101,21 @@ pub async fn scheduled_targets(config: &Config, db: &DatabaseConnection) -> Resu
         targets.push(Target::Repository(store::repositories::reference(&repo)?));
     }
     Ok(targets)
+}
+
+/// The days the archive schedule imports at `now`: from ARCHIVE_FROM (or, once hours are in,
+/// from two days before the last one, where the archive may still publish late) to today. Only
+/// complete hours are imported, and hours already imported are never imported again.
+pub async fn archive_target(
+    config: &Config,
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+) -> Result<Option<Target>, StoreError> {
+    let Some(from) = config.archive.from else { return Ok(None) };
+    let resume = store::archive::ledger::last_settled(db).await?.map(|h| h.plus(-48).day());
+    let start = resume.map_or(from, |r| r.max(from));
+    let today = now.date_naive();
+    Ok(DayRange::new(start, today.max(start)).ok().map(Target::Archive))
 }
 
 /// CRAWL_ON_START: queues a refresh of each scheduled target whose last success is older than

@@ -17,10 +17,12 @@ use rand::RngCore;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use super::archive::{self, ArchiveJobError, ArchiveProgress, Archiving};
 use super::retry::patiently;
 use super::JobQueue;
-use crate::config::JobsConfig;
+use crate::config::Config;
 use crate::crawler::{Count, CrawlError, Crawler, Progress, RepoError, RepoOutcome};
+use crate::domain::archive::DayRange;
 use crate::domain::{OwnerLogin, RepoRef, Target};
 use crate::metrics::Metrics;
 use crate::store::{
@@ -35,20 +37,26 @@ pub struct WorkerSettings {
     pub poll: Duration,
     /// Repository refreshes run at once by this process (`CRAWL_CONCURRENCY`).
     pub repo_slots: usize,
+    /// Archive hour files read at once by this process (`ARCHIVE_CONCURRENCY`).
+    pub hour_slots: usize,
     /// How long running jobs may finish after shutdown before their leases are released.
     pub shutdown_grace: Duration,
     /// Which jobs this pool takes.
     pub scope: ClaimScope,
+    /// Which archive hours this pool takes (None: any).
+    pub hour_ranges: Option<Vec<DayRange>>,
 }
 
 impl WorkerSettings {
-    pub fn from_config(config: &JobsConfig) -> Self {
+    pub fn from_config(config: &Config) -> Self {
         Self {
-            lease: config.lease(),
-            poll: config.poll(),
-            repo_slots: usize::from(config.crawl_concurrency),
-            shutdown_grace: config.shutdown_grace(),
+            lease: config.jobs.lease(),
+            poll: config.jobs.poll(),
+            repo_slots: usize::from(config.jobs.crawl_concurrency),
+            hour_slots: config.archive.concurrency(),
+            shutdown_grace: config.jobs.shutdown_grace(),
             scope: ClaimScope::All,
+            hour_ranges: None,
         }
     }
 }
@@ -71,6 +79,8 @@ enum JobError {
     #[error("{}", .0.join("; "))]
     Children(Vec<String>),
     #[error(transparent)]
+    Archive(#[from] ArchiveJobError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -80,6 +90,7 @@ impl JobError {
         match self {
             JobError::Repository { source, .. } => matches!(&**source, RepoError::Store(e) if e.is_unavailable()),
             JobError::Listing(CrawlError::Store(e)) | JobError::Store(e) => e.is_unavailable(),
+            JobError::Archive(e) => e.is_transient(),
             JobError::Listing(_) | JobError::Children(_) => false,
         }
     }
@@ -89,6 +100,7 @@ impl JobError {
 pub struct WorkerPool {
     queue: JobQueue,
     crawler: Crawler,
+    archiving: Archiving,
     settings: WorkerSettings,
     metrics: Arc<Metrics>,
     /// Names this process in `lease_owner`.
@@ -108,20 +120,31 @@ struct JobState {
     /// An account job's repositories, and how many of their jobs ended.
     children_total: AtomicU64,
     children_done: AtomicU64,
+    archive: ArchiveProgress,
 }
 
 impl JobState {
     fn snapshot(&self, job: &refresh_job::Model) -> JobProgress {
         let requests =
             self.base_requests + self.progress.requests.requests() + self.child_requests.load(Ordering::Relaxed);
-        let (total, done) = match job.kind {
-            JobKind::Account => (
-                Some(self.children_total.load(Ordering::Relaxed) as i32),
-                Some(self.children_done.load(Ordering::Relaxed) as i32),
-            ),
-            _ => (Some(1), Some(self.progress.get(Count::ReposDone) as i32)),
-        };
-        JobProgress { repos_total: total, repos_done: done, requests_made: requests as i64 }
+        let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+        let mut progress = JobProgress { requests_made: requests as i64, ..JobProgress::default() };
+        match job.kind {
+            JobKind::Account => {
+                progress.repos_total = Some(load(&self.children_total) as i32);
+                progress.repos_done = Some(load(&self.children_done) as i32);
+            }
+            JobKind::Repository => {
+                progress.repos_total = Some(1);
+                progress.repos_done = Some(self.progress.get(Count::ReposDone) as i32);
+            }
+            JobKind::Archive => {
+                progress.hours_total = Some(load(&self.archive.hours_total) as i32);
+                progress.hours_done = Some(load(&self.archive.hours_done) as i32);
+                progress.events_imported = Some(load(&self.archive.events) as i64);
+            }
+        }
+        progress
     }
 }
 
@@ -144,10 +167,16 @@ enum Ended {
 }
 
 impl WorkerPool {
-    pub fn new(queue: JobQueue, crawler: Crawler, settings: WorkerSettings, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        queue: JobQueue,
+        crawler: Crawler,
+        archiving: Archiving,
+        settings: WorkerSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "git-collector".into());
         let worker_id: Arc<str> = format!("{host}-{}-{}", std::process::id(), random_hex(6)).into();
-        Self { queue, crawler, settings, metrics, worker_id, totals: Arc::default(), reports: None }
+        Self { queue, crawler, archiving, settings, metrics, worker_id, totals: Arc::default(), reports: None }
     }
 
     /// Sends every finished repository refresh to `reports`.
@@ -165,7 +194,9 @@ impl WorkerPool {
     /// jobs the grace period, and puts the rest back in the queue.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let repo_slots = Arc::new(Semaphore::new(self.settings.repo_slots.max(1)));
-        let account_slots = Arc::new(Semaphore::new(self.settings.repo_slots.max(1)));
+        // Account and archive jobs mostly follow the units they queued.
+        let follower_slots = Arc::new(Semaphore::new(self.settings.repo_slots.max(1)));
+        let hour_slots = Arc::new(Semaphore::new(self.settings.hour_slots.max(1)));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut running = JoinSet::new();
         let db = self.queue.db().clone();
@@ -180,11 +211,46 @@ impl WorkerPool {
                 if let Err(err) = store::jobs::fail_abandoned(&db).await {
                     tracing::warn!(error = %err, "cannot check for abandoned jobs");
                 }
+                if let Err(err) = store::archive::ledger::fail_abandoned(&db).await {
+                    tracing::warn!(error = %err, "cannot check for abandoned archive hours");
+                }
             }
             // Claim while there are free slots and queued jobs.
             loop {
                 let mut claimed = false;
-                for (kind, slots) in [(JobKind::Repository, &repo_slots), (JobKind::Account, &account_slots)] {
+                if let Ok(permit) = hour_slots.clone().try_acquire_owned() {
+                    let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
+                    let token = format!("{}/{}", self.worker_id, random_hex(4));
+                    let ranges = self.settings.hour_ranges.as_deref();
+                    match store::archive::ledger::claim(&db, &token, ranges, lease_until).await {
+                        Ok(Some(hour)) => {
+                            claimed = true;
+                            let pool = self.clone();
+                            let stop = stop_rx.clone();
+                            running.spawn(async move {
+                                let _permit = permit;
+                                let db = pool.queue.db().clone();
+                                archive::run_hour(
+                                    &db,
+                                    &pool.archiving,
+                                    &pool.metrics,
+                                    hour,
+                                    token,
+                                    pool.settings.lease,
+                                    stop,
+                                )
+                                .await;
+                            });
+                        }
+                        Ok(None) => {}
+                        Err(err) => tracing::warn!(error = %err, "cannot claim an archive hour"),
+                    }
+                }
+                for (kind, slots) in [
+                    (JobKind::Repository, &repo_slots),
+                    (JobKind::Account, &follower_slots),
+                    (JobKind::Archive, &follower_slots),
+                ] {
                     let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
                     let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
                     // A token of its own per claim: a job this process held before (and whose
@@ -196,8 +262,8 @@ impl WorkerPool {
                             // Account jobs hold no crawl state: they are released as soon as
                             // shutdown starts; the others get the grace period.
                             let stop = match kind {
-                                JobKind::Account => shutdown.clone(),
-                                _ => stop_rx.clone(),
+                                JobKind::Account | JobKind::Archive => shutdown.clone(),
+                                JobKind::Repository => stop_rx.clone(),
                             };
                             running.spawn(self.clone().run_job(job, token, permit, stop));
                         }
@@ -247,6 +313,7 @@ impl WorkerPool {
             child_requests: AtomicU64::new(0),
             children_total: AtomicU64::new(0),
             children_done: AtomicU64::new(0),
+            archive: ArchiveProgress::default(),
         };
         self.queue.changed(job.id);
         tracing::info!(parent: &span, attempt = job.attempts, "job started");
@@ -336,6 +403,14 @@ impl WorkerPool {
                 result.map(|_| ()).map_err(|source| JobError::Repository { repo, source })
             }
             Target::Account(owner) => self.run_account(job, &owner, state).await,
+            Target::Archive(range) => {
+                let db = self.queue.db();
+                let queue = self.queue.clone();
+                let pace = archive::Pace { poll: self.settings.poll, patience: self.settings.lease };
+                archive::run_job(db, &self.archiving, job, range, &state.archive, pace, move || queue.wake_workers())
+                    .await?;
+                Ok(())
+            }
         }
     }
 

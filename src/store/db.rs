@@ -82,6 +82,11 @@ pub fn redact_url(url: &str) -> String {
 
 static SQLITE_WRITER: Mutex<()> = Mutex::const_new(());
 
+/// The process's SQLite write lock, for a write transaction opened on the pool directly.
+pub async fn sqlite_writer() -> MutexGuard<'static, ()> {
+    SQLITE_WRITER.lock().await
+}
+
 /// A write transaction. SQLite allows one writer at a time and fails, instead of waiting, a
 /// transaction that read before it wrote while another connection wrote; so on SQLite every
 /// write of the process goes through one lock, held until commit or drop. PostgreSQL needs none.

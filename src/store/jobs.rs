@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::db::begin_write;
 use super::error::StoreError;
 use super::page::{keyset, Direction, Page, PageRequest};
+use crate::domain::archive::DayRange;
 use crate::domain::{OwnerLogin, RepoName, RepoRef, Target};
 
 /// Position of a job in the list (newest first).
@@ -56,23 +57,67 @@ pub async fn count(db: &impl ConnectionTrait, status: Option<JobStatus>) -> Resu
 /// The target a stored job refreshes.
 pub fn target(job: &refresh_job::Model) -> Result<Target, StoreError> {
     let corrupt = |what: String| StoreError::Corrupt(format!("job {}: {what}", job.id));
-    let owner = OwnerLogin::parse(&job.owner).map_err(|e| corrupt(e.to_string()))?;
+    let owner = || OwnerLogin::parse(&job.owner).map_err(|e| corrupt(e.to_string()));
     match (job.kind, &job.repo) {
-        (JobKind::Account, None) => Ok(Target::Account(owner)),
+        (JobKind::Account, None) => Ok(Target::Account(owner()?)),
         (JobKind::Repository, Some(name)) => {
             let name = RepoName::parse(name).map_err(|e| corrupt(e.to_string()))?;
-            Ok(Target::Repository(RepoRef::new(owner, name)))
+            Ok(Target::Repository(RepoRef::new(owner()?, name)))
         }
+        (JobKind::Archive, None) => match (job.archive_from, job.archive_to) {
+            (Some(from), Some(to)) => DayRange::new(from, to).map(Target::Archive).map_err(|e| corrupt(e.to_string())),
+            _ => Err(corrupt("an archive job without its days".into())),
+        },
         (kind, repo) => Err(corrupt(format!("a {kind:?} job with repository {repo:?}"))),
     }
 }
 
+/// The account of archive jobs, as the API shows it.
+pub const ARCHIVE_OWNER: &str = "gharchive";
+
 /// The columns that describe a target.
-fn describe(target: &Target) -> (JobKind, String, Option<String>) {
-    match target {
-        Target::Account(owner) => (JobKind::Account, owner.as_str().to_string(), None),
+struct Described {
+    kind: JobKind,
+    owner: String,
+    repo: Option<String>,
+    days: Option<DayRange>,
+}
+
+fn describe(target: &Target) -> Described {
+    let (kind, owner, repo, days) = match target {
+        Target::Account(owner) => (JobKind::Account, owner.as_str().to_string(), None, None),
         Target::Repository(repo) => {
-            (JobKind::Repository, repo.owner.as_str().to_string(), Some(repo.name.as_str().to_string()))
+            (JobKind::Repository, repo.owner.as_str().to_string(), Some(repo.name.as_str().to_string()), None)
+        }
+        Target::Archive(range) => (JobKind::Archive, ARCHIVE_OWNER.to_string(), None, Some(*range)),
+    };
+    Described { kind, owner, repo, days }
+}
+
+impl Described {
+    fn row(
+        self,
+        key: String,
+        trigger: JobTrigger,
+        parent_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> refresh_job::ActiveModel {
+        refresh_job::ActiveModel {
+            parent_id: Set(parent_id),
+            kind: Set(self.kind),
+            owner: Set(self.owner),
+            repo: Set(self.repo),
+            target_key: Set(key.clone()),
+            active_key: Set(Some(key)),
+            trigger: Set(trigger),
+            status: Set(JobStatus::Queued),
+            created_at: Set(now),
+            updated_at: Set(now),
+            attempts: Set(0),
+            requests_made: Set(0),
+            archive_from: Set(self.days.map(|d| d.from())),
+            archive_to: Set(self.days.map(|d| d.to())),
+            ..Default::default()
         }
     }
 }
@@ -83,6 +128,22 @@ pub struct JobProgress {
     pub repos_total: Option<i32>,
     pub repos_done: Option<i32>,
     pub requests_made: i64,
+    pub hours_total: Option<i32>,
+    pub hours_done: Option<i32>,
+    pub events_imported: Option<i64>,
+}
+
+impl JobProgress {
+    /// Sets the progress columns on an update.
+    fn set(self, update: sea_orm::UpdateMany<refresh_job::Entity>) -> sea_orm::UpdateMany<refresh_job::Entity> {
+        update
+            .col_expr(refresh_job::Column::ReposTotal, Expr::value(self.repos_total))
+            .col_expr(refresh_job::Column::ReposDone, Expr::value(self.repos_done))
+            .col_expr(refresh_job::Column::RequestsMade, Expr::value(self.requests_made))
+            .col_expr(refresh_job::Column::HoursTotal, Expr::value(self.hours_total))
+            .col_expr(refresh_job::Column::HoursDone, Expr::value(self.hours_done))
+            .col_expr(refresh_job::Column::EventsImported, Expr::value(self.events_imported))
+    }
 }
 
 /// A job that ran this many times without finishing (its process died each time) is failed.
@@ -96,25 +157,9 @@ pub async fn enqueue(
     trigger: JobTrigger,
     parent_id: Option<i64>,
 ) -> Result<(refresh_job::Model, bool), StoreError> {
-    let (kind, owner, repo) = describe(target);
     let key = target.key();
     for _ in 0..5 {
-        let now = Utc::now();
-        let row = refresh_job::ActiveModel {
-            parent_id: Set(parent_id),
-            kind: Set(kind),
-            owner: Set(owner.clone()),
-            repo: Set(repo.clone()),
-            target_key: Set(key.clone()),
-            active_key: Set(Some(key.clone())),
-            trigger: Set(trigger),
-            status: Set(JobStatus::Queued),
-            created_at: Set(now),
-            updated_at: Set(now),
-            attempts: Set(0),
-            requests_made: Set(0),
-            ..Default::default()
-        };
+        let row = describe(target).row(key.clone(), trigger, parent_id, Utc::now());
         let tx = begin_write(db).await?;
         let inserted = refresh_job::Entity::insert(row)
             .on_conflict(OnConflict::column(refresh_job::Column::ActiveKey).do_nothing().to_owned())
@@ -146,24 +191,7 @@ pub async fn enqueue_children(
     let keys: Vec<String> = targets.iter().map(Target::key).collect();
     let tx = begin_write(db).await?;
     for chunk in targets.chunks(super::BATCH_ROWS / 4) {
-        let rows = chunk.iter().map(|target| {
-            let (kind, owner, repo) = describe(target);
-            refresh_job::ActiveModel {
-                parent_id: Set(Some(parent_id)),
-                kind: Set(kind),
-                owner: Set(owner),
-                repo: Set(repo),
-                target_key: Set(target.key()),
-                active_key: Set(Some(target.key())),
-                trigger: Set(trigger),
-                status: Set(JobStatus::Queued),
-                created_at: Set(now),
-                updated_at: Set(now),
-                attempts: Set(0),
-                requests_made: Set(0),
-                ..Default::default()
-            }
-        });
+        let rows = chunk.iter().map(|target| describe(target).row(target.key(), trigger, Some(parent_id), now));
         refresh_job::Entity::insert_many(rows)
             .on_conflict(OnConflict::column(refresh_job::Column::ActiveKey).do_nothing().to_owned())
             .exec_without_returning(&*tx)
@@ -290,12 +318,11 @@ pub async fn heartbeat(
     lease_until: DateTime<Utc>,
     progress: JobProgress,
 ) -> Result<bool, StoreError> {
-    let update = refresh_job::Entity::update_many()
-        .col_expr(refresh_job::Column::LeaseExpiresAt, Expr::value(lease_until))
-        .col_expr(refresh_job::Column::ReposTotal, Expr::value(progress.repos_total))
-        .col_expr(refresh_job::Column::ReposDone, Expr::value(progress.repos_done))
-        .col_expr(refresh_job::Column::RequestsMade, Expr::value(progress.requests_made))
-        .col_expr(refresh_job::Column::UpdatedAt, Expr::value(Utc::now()));
+    let update = progress.set(
+        refresh_job::Entity::update_many()
+            .col_expr(refresh_job::Column::LeaseExpiresAt, Expr::value(lease_until))
+            .col_expr(refresh_job::Column::UpdatedAt, Expr::value(Utc::now())),
+    );
     update_held(db, id, worker, update).await
 }
 
@@ -327,17 +354,16 @@ pub async fn finish(
     progress: JobProgress,
 ) -> Result<bool, StoreError> {
     let now = Utc::now();
-    let update = refresh_job::Entity::update_many()
-        .col_expr(refresh_job::Column::Status, Expr::value(status))
-        .col_expr(refresh_job::Column::Error, Expr::value(error))
-        .col_expr(refresh_job::Column::ActiveKey, Expr::value(Option::<String>::None))
-        .col_expr(refresh_job::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(refresh_job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(refresh_job::Column::FinishedAt, Expr::value(now))
-        .col_expr(refresh_job::Column::UpdatedAt, Expr::value(now))
-        .col_expr(refresh_job::Column::ReposTotal, Expr::value(progress.repos_total))
-        .col_expr(refresh_job::Column::ReposDone, Expr::value(progress.repos_done))
-        .col_expr(refresh_job::Column::RequestsMade, Expr::value(progress.requests_made));
+    let update = progress.set(
+        refresh_job::Entity::update_many()
+            .col_expr(refresh_job::Column::Status, Expr::value(status))
+            .col_expr(refresh_job::Column::Error, Expr::value(error))
+            .col_expr(refresh_job::Column::ActiveKey, Expr::value(Option::<String>::None))
+            .col_expr(refresh_job::Column::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(refresh_job::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(refresh_job::Column::FinishedAt, Expr::value(now))
+            .col_expr(refresh_job::Column::UpdatedAt, Expr::value(now)),
+    );
     update_held(db, id, worker, update).await
 }
 

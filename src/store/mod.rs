@@ -1,6 +1,7 @@
 //! Every database query, as functions taking a connection (`&impl ConnectionTrait`).
 pub mod account_model;
 pub mod accounts;
+pub mod archive;
 pub mod contributions;
 pub mod db;
 mod error;

@@ -1,14 +1,12 @@
 //! Running the crawler against the fake GitHub and reading what it stored.
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use entity::refresh_job::JobTrigger;
 use entity::{contributor, first_contribution, monthly_first_contributors as monthly, repository};
-use git_collector::crawler::Crawler;
 use git_collector::domain::Target;
 use git_collector::jobs::foreground::{ForegroundReport, ForegroundRun};
-use git_collector::jobs::{JobQueue, WorkerSettings};
-use git_collector::metrics::Metrics;
+use git_collector::jobs::WorkerSettings;
+use git_collector::startup::Services;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::fake_github::FakeGitHub;
@@ -39,12 +37,10 @@ impl CrawlEnv {
         let mut args = vec!["--github-api-url", self.fake.url.as_str()];
         args.extend_from_slice(extra);
         let config = test_config(&self.test_db.url, &args);
-        let metrics = Arc::new(Metrics::default());
-        let crawler = Crawler::from_config(self.db.clone(), &config.github, metrics.clone()).unwrap();
-        let queue = JobQueue::new(self.db.clone());
-        let settings = WorkerSettings::from_config(&config.jobs);
+        let services = Services::on(self.db.clone(), &config).unwrap();
         let targets = [Target::parse(target).unwrap()];
-        let run = ForegroundRun::start(queue, crawler, settings, metrics, &targets, JobTrigger::Cli).await.unwrap();
+        let settings = WorkerSettings::from_config(&config);
+        let run = ForegroundRun::start(&services, settings, &targets, JobTrigger::Cli).await.unwrap();
         run.finish(std::future::pending()).await.unwrap()
     }
 

@@ -114,7 +114,7 @@ pub fn test_config(db_url: &str, extra: &[&str]) -> Config {
     .iter()
     .map(|(f, v)| (f.to_string(), v.to_string()))
     .collect();
-    assert!(extra.len() % 2 == 0, "extra flags come in `--flag value` pairs: {extra:?}");
+    assert!(extra.len().is_multiple_of(2), "extra flags come in `--flag value` pairs: {extra:?}");
     for pair in extra.chunks(2) {
         match flags.iter_mut().find(|(f, _)| f == pair[0]) {
             Some(existing) => existing.1 = pair[1].to_string(),

@@ -5,6 +5,7 @@
 // Each test module uses a different part of the helpers.
 #[allow(dead_code)]
 mod crawl_helpers;
+mod fake_archive;
 mod fake_github;
 #[allow(dead_code)]
 mod helpers;
@@ -14,6 +15,7 @@ mod outage;
 mod seed;
 
 mod account;
+mod archive;
 mod cli;
 mod crawler;
 mod foundation;

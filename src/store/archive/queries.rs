@@ -1,0 +1,494 @@
+//! Reading the archive aggregates for the API (docs/rules.md §7): days as they are, and
+//! developers and repositories summed over a window of days, with their filters and orders.
+use chrono::NaiveDate;
+use entity::archive_day;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, Statement, Value,
+};
+use serde::{Deserialize, Serialize};
+
+use super::sql::numbered;
+use crate::domain::archive::{day_number, DayRange};
+use crate::store::page::{Page, PageRequest};
+use crate::store::StoreError;
+
+/// A day of the archive, with or without bots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub day: NaiveDate,
+    pub hours_imported: i32,
+    pub hours_missing: i32,
+    pub events: i64,
+    pub active_developers: i64,
+    pub developers_without_commits: i64,
+    pub developers_with_one_commit: i64,
+    pub developers_with_more_than_one_commit: i64,
+    pub developers_with_unknown_commits: i64,
+    pub pushes: i64,
+    pub commits: i64,
+    pub pushes_without_commit_count: i64,
+}
+
+/// Every imported day of `range`, oldest first.
+pub async fn activity(db: &impl ConnectionTrait, range: DayRange, include_bots: bool) -> Result<Vec<Day>, StoreError> {
+    let rows = archive_day::Entity::find()
+        .filter(archive_day::Column::Day.between(day_number(range.from()), day_number(range.to())))
+        .filter(archive_day::Column::HoursImported.gt(0))
+        .order_by_asc(archive_day::Column::Day)
+        .all(db)
+        .await?;
+    let less = |all: i64, bots: i64| if include_bots { all } else { all - bots };
+    Ok(rows
+        .into_iter()
+        .map(|d| Day {
+            day: crate::domain::archive::day_date(d.day),
+            hours_imported: d.hours_imported,
+            hours_missing: d.hours_missing,
+            events: less(d.events, d.b_events),
+            active_developers: less(d.devs, d.b_devs),
+            developers_without_commits: less(d.devs_c0, d.b_devs_c0),
+            developers_with_one_commit: less(d.devs_c1, d.b_devs_c1),
+            developers_with_more_than_one_commit: less(d.devs_cn, d.b_devs_cn),
+            developers_with_unknown_commits: less(d.devs_unknown, d.b_devs_unknown),
+            pushes: less(d.pushes, d.b_pushes),
+            commits: less(d.commits, d.b_commits),
+            pushes_without_commit_count: less(d.pushes_unknown, d.b_pushes_unknown),
+        })
+        .collect())
+}
+
+/// How developers are ordered: by commits or by repositories owned, descending; ties by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeveloperOrder {
+    Commits,
+    RepositoriesOwned,
+}
+
+#[derive(Debug, Clone)]
+pub struct DeveloperFilter {
+    pub range: DayRange,
+    pub include_bots: bool,
+    pub min_repositories_owned: Option<i64>,
+    pub commits_per_day_above: Option<f64>,
+    pub commits_per_day_below: Option<f64>,
+    pub order: DeveloperOrder,
+}
+
+/// Position of a developer in a list: the ordering value, then the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeveloperKey {
+    pub value: i64,
+    pub actor_id: i64,
+}
+
+/// A developer over a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Developer {
+    pub actor_id: i64,
+    pub login: String,
+    pub is_bot: bool,
+    pub active_days: i64,
+    pub pushes: i64,
+    pub commits: i64,
+    pub commits_per_day: f64,
+    pub repositories_owned: i64,
+}
+
+impl Developer {
+    pub fn key(&self, order: DeveloperOrder) -> DeveloperKey {
+        let value = match order {
+            DeveloperOrder::Commits => self.commits,
+            DeveloperOrder::RepositoriesOwned => self.repositories_owned,
+        };
+        DeveloperKey { value, actor_id: self.actor_id }
+    }
+}
+
+/// Statement text with `?` placeholders, and its values.
+struct Sql {
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn statement(self, backend: DbBackend) -> Statement {
+        let text = match backend {
+            DbBackend::Postgres => numbered(&self.text),
+            _ => self.text,
+        };
+        Statement::from_sql_and_values(backend, text, self.values)
+    }
+}
+
+/// The developers of the window, summed, with their latest login and (when `owned`) the
+/// repositories they own, as a CTE `dev` (actor_id, days, pushes, commits, login, owned).
+fn developers_cte(filter: &DeveloperFilter, owned: bool, values: &mut Vec<Value>) -> String {
+    let (from, to) = (day_number(filter.range.from()), day_number(filter.range.to()));
+    let bots = if filter.include_bots { "" } else { " AND NOT is_bot" };
+    values.extend([from.into(), to.into()]);
+    let mut sql = format!(
+        "agg AS (SELECT actor_id, CAST(SUM(days) AS BIGINT) AS days, CAST(SUM(pushes) AS BIGINT) AS pushes, \
+         CAST(SUM(commits) AS BIGINT) AS commits, MAX(seen_key) AS seen \
+         FROM archive_developers WHERE lvl = 0 AND start BETWEEN ? AND ?{bots} GROUP BY actor_id)"
+    );
+    if owned {
+        values.extend([from.into(), to.into(), from.into(), to.into(), from.into(), to.into()]);
+        sql.push_str(
+            ", latest AS (SELECT agg.actor_id, LOWER(d.login) AS login_key FROM agg JOIN archive_developers d \
+             ON d.lvl = 0 AND d.start BETWEEN ? AND ? AND d.actor_id = agg.actor_id AND d.seen_key = agg.seen), \
+             repo_seen AS (SELECT repo_id, MAX(seen_key) AS seen FROM archive_repositories \
+             WHERE lvl = 0 AND start BETWEEN ? AND ? GROUP BY repo_id), \
+             owners AS (SELECT r.owner_key, COUNT(*) AS n FROM repo_seen JOIN archive_repositories r \
+             ON r.lvl = 0 AND r.start BETWEEN ? AND ? AND r.repo_id = repo_seen.repo_id AND r.seen_key = repo_seen.seen \
+             GROUP BY r.owner_key), \
+             dev AS (SELECT agg.actor_id, agg.days, agg.pushes, agg.commits, COALESCE(owners.n, 0) AS owned \
+             FROM agg JOIN latest ON latest.actor_id = agg.actor_id \
+             LEFT JOIN owners ON owners.owner_key = latest.login_key)",
+        );
+    } else {
+        sql.push_str(", dev AS (SELECT actor_id, days, pushes, commits, 0 AS owned FROM agg)");
+    }
+    sql
+}
+
+/// The WHERE clause of the filters (on `dev`).
+fn developer_conditions(filter: &DeveloperFilter, values: &mut Vec<Value>) -> Vec<String> {
+    let days = filter.range.days() as f64;
+    let mut conditions = Vec::new();
+    if let Some(min) = filter.min_repositories_owned {
+        conditions.push("owned >= ?".to_string());
+        values.push(min.into());
+    }
+    if let Some(above) = filter.commits_per_day_above {
+        conditions.push("commits > ?".to_string());
+        values.push((above * days).into());
+    }
+    if let Some(below) = filter.commits_per_day_below {
+        conditions.push("commits < ?".to_string());
+        values.push((below * days).into());
+    }
+    conditions
+}
+
+fn needs_owned(filter: &DeveloperFilter) -> bool {
+    filter.min_repositories_owned.is_some() || filter.order == DeveloperOrder::RepositoriesOwned
+}
+
+/// A page of the window's developers.
+pub async fn developers(
+    db: &impl ConnectionTrait,
+    filter: &DeveloperFilter,
+    request: &PageRequest<DeveloperKey>,
+) -> Result<Page<Developer>, StoreError> {
+    let owned = needs_owned(filter);
+    let mut values = Vec::new();
+    let cte = developers_cte(filter, owned, &mut values);
+    let mut conditions = developer_conditions(filter, &mut values);
+    let value = match filter.order {
+        DeveloperOrder::Commits => "commits",
+        DeveloperOrder::RepositoriesOwned => "owned",
+    };
+    // The list runs value DESC, id ASC; "after" a key is a smaller value, or an equal one with a
+    // greater id.
+    if let Some(after) = &request.after {
+        conditions.push(format!("({value} < ? OR ({value} = ? AND actor_id > ?))"));
+        values.extend([after.value.into(), after.value.into(), after.actor_id.into()]);
+    }
+    if let Some(before) = &request.before {
+        conditions.push(format!("({value} > ? OR ({value} = ? AND actor_id < ?))"));
+        values.extend([before.value.into(), before.value.into(), before.actor_id.into()]);
+    }
+    let order =
+        if request.from_end { format!("{value} ASC, actor_id DESC") } else { format!("{value} DESC, actor_id ASC") };
+    let filter_sql = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    values.push(((request.limit + 1) as i64).into());
+    let sql = Sql {
+        text: format!(
+            "WITH {cte} SELECT actor_id, days, pushes, commits, owned FROM dev{filter_sql} ORDER BY {order} LIMIT ?"
+        ),
+        values,
+    };
+    let rows = db.query_all(sql.statement(db.get_database_backend())).await?;
+    let mut found: Vec<(i64, i64, i64, i64, i64)> = rows
+        .iter()
+        .map(|r| Ok((i(r, "actor_id")?, i(r, "days")?, i(r, "pushes")?, i(r, "commits")?, i(r, "owned")?)))
+        .collect::<Result<_, StoreError>>()?;
+    let more = found.len() as u64 > request.limit;
+    found.truncate(request.limit as usize);
+    if request.from_end {
+        found.reverse();
+    }
+    let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
+    let logins = latest_logins(db, filter.range, &ids).await?;
+    let owned_counts = if owned { Default::default() } else { owned_by(db, filter.range, &logins).await? };
+    let days = filter.range.days() as f64;
+    let rows = found
+        .into_iter()
+        .map(|(actor_id, active_days, pushes, commits, owned_n)| {
+            let login = logins.get(&actor_id).cloned().unwrap_or_default();
+            let owned_here =
+                if owned { owned_n } else { owned_counts.get(&login.to_lowercase()).copied().unwrap_or(0) };
+            Developer {
+                actor_id,
+                is_bot: login.ends_with("[bot]"),
+                login,
+                active_days,
+                pushes,
+                commits,
+                commits_per_day: commits as f64 / days,
+                repositories_owned: owned_here,
+            }
+        })
+        .collect();
+    // Forwards, the cursor's own row is before the page; backwards, after it.
+    Ok(if request.from_end {
+        Page { rows, has_previous: more, has_next: request.before.is_some() }
+    } else {
+        Page { rows, has_previous: request.after.is_some(), has_next: more }
+    })
+}
+
+/// How many developers the filters select.
+pub async fn developers_total(db: &impl ConnectionTrait, filter: &DeveloperFilter) -> Result<i64, StoreError> {
+    let mut values = Vec::new();
+    let cte = developers_cte(filter, needs_owned(filter), &mut values);
+    let conditions = developer_conditions(filter, &mut values);
+    let filter_sql = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let sql = Sql { text: format!("WITH {cte} SELECT COUNT(*) AS n FROM dev{filter_sql}"), values };
+    let row = db.query_one(sql.statement(db.get_database_backend())).await?;
+    row.map(|r| i(&r, "n")).transpose().map(|n| n.unwrap_or(0))
+}
+
+/// The latest login in the window of each of `ids`.
+async fn latest_logins(
+    db: &impl ConnectionTrait,
+    range: DayRange,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let (from, to) = (day_number(range.from()), day_number(range.to()));
+    let sql = Sql {
+        text: format!(
+            "SELECT actor_id, login, seen_key FROM archive_developers WHERE lvl = 0 AND start BETWEEN ? AND ? \
+             AND actor_id IN ({list})"
+        ),
+        values: vec![from.into(), to.into()],
+    };
+    let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
+    for r in db.query_all(sql.statement(db.get_database_backend())).await? {
+        let (id, login, seen) = (i(&r, "actor_id")?, s(&r, "login")?, i(&r, "seen_key")?);
+        let entry = latest.entry(id).or_insert((seen, login.clone()));
+        if seen > entry.0 {
+            *entry = (seen, login);
+        }
+    }
+    Ok(latest.into_iter().map(|(id, (_, login))| (id, login)).collect())
+}
+
+/// Repositories with an event in the window owned (by their latest name) by each login.
+async fn owned_by(
+    db: &impl ConnectionTrait,
+    range: DayRange,
+    logins: &std::collections::HashMap<i64, String>,
+) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+    let keys: std::collections::BTreeSet<String> = logins.values().map(|l| l.to_lowercase()).collect();
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    let (from, to) = (day_number(range.from()), day_number(range.to()));
+    let mut values: Vec<Value> = vec![from.into(), to.into()];
+    let marks = vec!["?"; keys.len()].join(",");
+    values.extend(keys.iter().map(|k| Value::from(k.clone())));
+    // Repositories that carried one of these owners some day of the window; then each one's
+    // owner by its latest name.
+    let sql = Sql {
+        text: format!(
+            "SELECT repo_id, owner_key, seen_key FROM archive_repositories WHERE lvl = 0 AND start BETWEEN ? AND ? \
+             AND repo_id IN (SELECT repo_id FROM archive_repositories WHERE lvl = 0 AND start BETWEEN ? AND ? \
+             AND owner_key IN ({marks}))"
+        ),
+        values: {
+            let mut v = vec![from.into(), to.into()];
+            v.extend(values);
+            v
+        },
+    };
+    let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
+    for r in db.query_all(sql.statement(db.get_database_backend())).await? {
+        let (id, owner, seen) = (i(&r, "repo_id")?, s(&r, "owner_key")?, i(&r, "seen_key")?);
+        let entry = latest.entry(id).or_insert((seen, owner.clone()));
+        if seen > entry.0 {
+            *entry = (seen, owner);
+        }
+    }
+    let mut counts: std::collections::HashMap<String, i64> = Default::default();
+    for (_, owner) in latest.into_values() {
+        if keys.contains(&owner) {
+            *counts.entry(owner).or_default() += 1;
+        }
+    }
+    Ok(counts)
+}
+
+#[derive(Debug, Clone)]
+pub struct RepositoryFilter {
+    pub range: DayRange,
+    pub include_bots: bool,
+    pub min_members: Option<i64>,
+}
+
+/// Position of a repository in the list: members, then the id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepositoryKey {
+    pub members: i64,
+    pub repo_id: i64,
+}
+
+/// A repository over a window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repository {
+    pub repo_id: i64,
+    pub name: String,
+    pub members: i64,
+    pub pushes: i64,
+    pub commits: i64,
+}
+
+fn repositories_cte(filter: &RepositoryFilter, values: &mut Vec<Value>) -> String {
+    let (from, to) = (day_number(filter.range.from()), day_number(filter.range.to()));
+    values.extend([from.into(), to.into(), from.into(), to.into()]);
+    let (pushes, commits, having, member_bots) = if filter.include_bots {
+        ("CAST(SUM(pushes) AS BIGINT)", "CAST(SUM(commits) AS BIGINT)", "", "")
+    } else {
+        (
+            "CAST(SUM(pushes - b_pushes) AS BIGINT)",
+            "CAST(SUM(commits - b_commits) AS BIGINT)",
+            " HAVING SUM(events - b_events) > 0",
+            " AND NOT is_bot",
+        )
+    };
+    format!(
+        "agg AS (SELECT repo_id, {pushes} AS pushes, {commits} AS commits FROM archive_repositories \
+         WHERE lvl = 0 AND start BETWEEN ? AND ? GROUP BY repo_id{having}), \
+         mem AS (SELECT repo_id, COUNT(DISTINCT actor_id) AS n FROM archive_members \
+         WHERE lvl = 0 AND start BETWEEN ? AND ?{member_bots} GROUP BY repo_id), \
+         repo AS (SELECT agg.repo_id, agg.pushes, agg.commits, COALESCE(mem.n, 0) AS members \
+         FROM agg LEFT JOIN mem ON mem.repo_id = agg.repo_id)"
+    )
+}
+
+/// A page of the window's repositories by members.
+pub async fn repositories(
+    db: &impl ConnectionTrait,
+    filter: &RepositoryFilter,
+    request: &PageRequest<RepositoryKey>,
+) -> Result<Page<Repository>, StoreError> {
+    let mut values = Vec::new();
+    let cte = repositories_cte(filter, &mut values);
+    let mut conditions = Vec::new();
+    if let Some(min) = filter.min_members {
+        conditions.push("members >= ?".to_string());
+        values.push(min.into());
+    }
+    if let Some(after) = &request.after {
+        conditions.push("(members < ? OR (members = ? AND repo_id > ?))".to_string());
+        values.extend([after.members.into(), after.members.into(), after.repo_id.into()]);
+    }
+    if let Some(before) = &request.before {
+        conditions.push("(members > ? OR (members = ? AND repo_id < ?))".to_string());
+        values.extend([before.members.into(), before.members.into(), before.repo_id.into()]);
+    }
+    let order = if request.from_end { "members ASC, repo_id DESC" } else { "members DESC, repo_id ASC" };
+    let filter_sql = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    values.push(((request.limit + 1) as i64).into());
+    let sql = Sql {
+        text: format!(
+            "WITH {cte} SELECT repo_id, pushes, commits, members FROM repo{filter_sql} ORDER BY {order} LIMIT ?"
+        ),
+        values,
+    };
+    let rows = db.query_all(sql.statement(db.get_database_backend())).await?;
+    let mut found: Vec<(i64, i64, i64, i64)> = rows
+        .iter()
+        .map(|r| Ok((i(r, "repo_id")?, i(r, "pushes")?, i(r, "commits")?, i(r, "members")?)))
+        .collect::<Result<_, StoreError>>()?;
+    let more = found.len() as u64 > request.limit;
+    found.truncate(request.limit as usize);
+    if request.from_end {
+        found.reverse();
+    }
+    let names = latest_names(db, filter.range, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
+    let rows = found
+        .into_iter()
+        .map(|(repo_id, pushes, commits, members)| Repository {
+            repo_id,
+            name: names.get(&repo_id).cloned().unwrap_or_default(),
+            members,
+            pushes,
+            commits,
+        })
+        .collect();
+    Ok(if request.from_end {
+        Page { rows, has_previous: more, has_next: request.before.is_some() }
+    } else {
+        Page { rows, has_previous: request.after.is_some(), has_next: more }
+    })
+}
+
+pub async fn repositories_total(db: &impl ConnectionTrait, filter: &RepositoryFilter) -> Result<i64, StoreError> {
+    let mut values = Vec::new();
+    let cte = repositories_cte(filter, &mut values);
+    let condition = match filter.min_members {
+        Some(min) => {
+            values.push(min.into());
+            " WHERE members >= ?"
+        }
+        None => "",
+    };
+    let sql = Sql { text: format!("WITH {cte} SELECT COUNT(*) AS n FROM repo{condition}"), values };
+    let row = db.query_one(sql.statement(db.get_database_backend())).await?;
+    row.map(|r| i(&r, "n")).transpose().map(|n| n.unwrap_or(0))
+}
+
+async fn latest_names(
+    db: &impl ConnectionTrait,
+    range: DayRange,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let (from, to) = (day_number(range.from()), day_number(range.to()));
+    let sql = Sql {
+        text: format!(
+            "SELECT repo_id, name, seen_key FROM archive_repositories WHERE lvl = 0 AND start BETWEEN ? AND ? \
+             AND repo_id IN ({list})"
+        ),
+        values: vec![from.into(), to.into()],
+    };
+    let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
+    for r in db.query_all(sql.statement(db.get_database_backend())).await? {
+        let (id, name, seen) = (i(&r, "repo_id")?, s(&r, "name")?, i(&r, "seen_key")?);
+        let entry = latest.entry(id).or_insert((seen, name.clone()));
+        if seen > entry.0 {
+            *entry = (seen, name);
+        }
+    }
+    Ok(latest.into_iter().map(|(id, (_, name))| (id, name)).collect())
+}
+
+fn i(row: &QueryResult, column: &str) -> Result<i64, StoreError> {
+    // Sums are cast to BIGINT; plain columns may be INTEGER.
+    match row.try_get::<i64>("", column) {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(i64::from(row.try_get::<i32>("", column)?)),
+    }
+}
+
+fn s(row: &QueryResult, column: &str) -> Result<String, StoreError> {
+    Ok(row.try_get::<String>("", column)?)
+}

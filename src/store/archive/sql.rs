@@ -1,0 +1,225 @@
+//! A write transaction on the pool itself (sqlx), for what SeaORM's transaction cannot do: bulk
+//! loading with PostgreSQL's `COPY`. Statements are written with `?` placeholders and numbered
+//! for PostgreSQL here. On SQLite the transaction takes the process's write lock, as every
+//! other write does (`store::db::begin_write`).
+use sea_orm::sqlx::{self, postgres::PgArguments, sqlite::SqliteArguments, Arguments, Row};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use tokio::sync::MutexGuard;
+
+use crate::store::{db, StoreError};
+
+/// A value bound to a placeholder.
+#[derive(Debug, Clone)]
+pub enum Bind {
+    I64(i64),
+    I32(i32),
+    Bool(bool),
+    Text(String),
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+pub enum WriteTx {
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+    Lite(sqlx::Transaction<'static, sqlx::Sqlite>, MutexGuard<'static, ()>),
+}
+
+fn err(e: sqlx::Error) -> StoreError {
+    StoreError::Db(sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e)))
+}
+
+/// `?` placeholders numbered `$1, $2, …` for PostgreSQL.
+pub(super) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl WriteTx {
+    pub async fn begin(db: &DatabaseConnection) -> Result<Self, StoreError> {
+        match db.get_database_backend() {
+            DbBackend::Postgres => Ok(Self::Pg(db.get_postgres_connection_pool().begin().await.map_err(err)?)),
+            _ => {
+                let guard = db::sqlite_writer().await;
+                let mut tx = db.get_sqlite_connection_pool().begin().await.map_err(err)?;
+                // Take SQLite's write lock now (see `store::db::begin_write`).
+                sqlx::query("UPDATE migration_lock SET id = id WHERE 1 = 0").execute(&mut *tx).await.map_err(err)?;
+                Ok(Self::Lite(tx, guard))
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Pg(_))
+    }
+
+    pub async fn execute(&mut self, sql: &str, binds: &[Bind]) -> Result<u64, StoreError> {
+        match self {
+            Self::Pg(tx) => {
+                let mut args = PgArguments::default();
+                for b in binds {
+                    add_pg(&mut args, b)?;
+                }
+                let sql = numbered(sql);
+                let done = sqlx::query_with(&sql, args).execute(&mut **tx).await.map_err(err)?;
+                Ok(done.rows_affected())
+            }
+            Self::Lite(tx, _) => {
+                let mut args = SqliteArguments::default();
+                for b in binds {
+                    add_lite(&mut args, b)?;
+                }
+                let done = sqlx::query_with(sql, args).execute(&mut **tx).await.map_err(err)?;
+                Ok(done.rows_affected())
+            }
+        }
+    }
+
+    /// Rows of `sql`, each read by `read` (the same code for both backends through `Cells`).
+    pub async fn fetch<T>(
+        &mut self,
+        sql: &str,
+        binds: &[Bind],
+        mut read: impl FnMut(&dyn Cells) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match self {
+            Self::Pg(tx) => {
+                let mut args = PgArguments::default();
+                for b in binds {
+                    add_pg(&mut args, b)?;
+                }
+                let sql = numbered(sql);
+                let rows = sqlx::query_with(&sql, args).fetch_all(&mut **tx).await.map_err(err)?;
+                rows.iter().map(|r| read(r)).collect()
+            }
+            Self::Lite(tx, _) => {
+                let mut args = SqliteArguments::default();
+                for b in binds {
+                    add_lite(&mut args, b)?;
+                }
+                let rows = sqlx::query_with(sql, args).fetch_all(&mut **tx).await.map_err(err)?;
+                rows.iter().map(|r| read(r)).collect()
+            }
+        }
+    }
+
+    /// `COPY table (columns) FROM STDIN` with text-format `data` (PostgreSQL only).
+    pub async fn copy_in(&mut self, table_and_columns: &str, data: Vec<u8>) -> Result<(), StoreError> {
+        let Self::Pg(tx) = self else {
+            return Err(StoreError::Corrupt("COPY is PostgreSQL's".into()));
+        };
+        let mut copy = tx.copy_in_raw(&format!("COPY {table_and_columns} FROM STDIN")).await.map_err(err)?;
+        copy.send(data).await.map_err(err)?;
+        copy.finish().await.map_err(err)?;
+        Ok(())
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Self::Pg(tx) => tx.commit().await.map_err(err),
+            Self::Lite(tx, guard) => {
+                let result = tx.commit().await.map_err(err);
+                drop(guard);
+                result
+            }
+        }
+    }
+}
+
+fn add_pg(args: &mut PgArguments, b: &Bind) -> Result<(), StoreError> {
+    let r = match b {
+        Bind::I64(v) => args.add(*v),
+        Bind::I32(v) => args.add(*v),
+        Bind::Bool(v) => args.add(*v),
+        Bind::Text(v) => args.add(v.clone()),
+        Bind::Time(v) => args.add(*v),
+    };
+    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn add_lite(args: &mut SqliteArguments<'_>, b: &Bind) -> Result<(), StoreError> {
+    let r = match b {
+        Bind::I64(v) => args.add(*v),
+        Bind::I32(v) => args.add(*v),
+        Bind::Bool(v) => args.add(*v),
+        Bind::Text(v) => args.add(v.clone()),
+        Bind::Time(v) => args.add(*v),
+    };
+    r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The columns of a row, by position, on either backend.
+pub trait Cells {
+    fn i64(&self, i: usize) -> Result<i64, StoreError>;
+    fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    fn bool(&self, i: usize) -> Result<bool, StoreError>;
+    fn text(&self, i: usize) -> Result<String, StoreError>;
+    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
+    fn time(&self, i: usize) -> Result<chrono::DateTime<chrono::Utc>, StoreError>;
+}
+
+macro_rules! cells {
+    ($row:ty) => {
+        impl Cells for $row {
+            fn i64(&self, i: usize) -> Result<i64, StoreError> {
+                self.try_get::<i64, _>(i).map_err(err)
+            }
+            fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError> {
+                self.try_get::<Option<i64>, _>(i).map_err(err)
+            }
+            fn bool(&self, i: usize) -> Result<bool, StoreError> {
+                self.try_get::<bool, _>(i).map_err(err)
+            }
+            fn text(&self, i: usize) -> Result<String, StoreError> {
+                self.try_get::<String, _>(i).map_err(err)
+            }
+            fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
+                self.try_get::<Vec<u8>, _>(i).map_err(err)
+            }
+            fn time(&self, i: usize) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+                self.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map_err(err)
+            }
+        }
+    };
+}
+
+cells!(sqlx::postgres::PgRow);
+cells!(sqlx::sqlite::SqliteRow);
+
+/// A value in PostgreSQL's COPY text format.
+pub fn copy_text(out: &mut Vec<u8>, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres() {
+        assert_eq!(numbered("SELECT ? + ?, 'x'"), "SELECT $1 + $2, 'x'");
+    }
+
+    #[test]
+    fn copy_text_escapes() {
+        let mut out = Vec::new();
+        copy_text(&mut out, "a\tb\\c\nd");
+        assert_eq!(out, b"a\\tb\\\\c\\nd");
+    }
+}
