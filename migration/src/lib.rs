@@ -7,6 +7,7 @@ mod m20261121_000001_create_tables;
 mod m20261125_000001_typed_jobs;
 mod m20261125_000002_account_model;
 mod m20261125_000003_archive;
+mod m20261204_000001_archive_day_rows;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_typed_jobs::Migration),
             Box::new(m20261125_000002_account_model::Migration),
             Box::new(m20261125_000003_archive::Migration),
+            Box::new(m20261204_000001_archive_day_rows::Migration),
         ]
     }
 }

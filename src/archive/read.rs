@@ -6,8 +6,9 @@ use std::io::{self, BufReader, Read};
 
 use flate2::bufread::MultiGzDecoder;
 
-use super::fold::{HourFold, HourPart};
+use super::fold::HourFold;
 use super::scan::scan_event;
+use crate::domain::archive::aggregate::HourPart;
 use crate::domain::archive::Hour;
 
 /// Bytes inflated per read.

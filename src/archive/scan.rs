@@ -395,10 +395,20 @@ impl<'a> Cursor<'a> {
         let mut name = None;
         self.object(|cur, key| {
             if key == b"id" {
+                let at = cur.pos;
                 let value = cur.u64(id_field)?;
+                if value >= crate::domain::archive::aggregate::MAX_ID {
+                    return Err(LineError::InvalidField { field: id_field, offset: at });
+                }
                 set_once(&mut id, value, id_field)
             } else if key == name_key {
+                let at = cur.pos;
                 let value = cur.string(name_field)?;
+                // Logins and names never hold control characters (an escaped NUL would not
+                // even be storable): such a line is not an event.
+                if value.chars().any(char::is_control) {
+                    return Err(LineError::InvalidField { field: name_field, offset: at });
+                }
                 set_once(&mut name, value, name_field)
             } else {
                 cur.skip_value()

@@ -193,7 +193,10 @@ pub async fn run_hour(
     };
     let settled = match &outcome {
         Ok(HourOutcome::Imported(read)) => {
-            patiently("settling an archive hour", lease, || ledger::settle_imported(db, hour, &token, read)).await
+            patiently("settling an archive hour", lease, || {
+                ledger::settle_imported(db, hour, &token, &read.part, read.bytes)
+            })
+            .await
         }
         Ok(HourOutcome::Missing) => {
             patiently("settling an archive hour", lease, || ledger::settle_missing(db, hour, &token)).await

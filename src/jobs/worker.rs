@@ -215,8 +215,9 @@ impl WorkerPool {
                     tracing::warn!(error = %err, "cannot check for abandoned archive hours");
                 }
             }
-            // Claim while there are free slots and queued jobs.
-            loop {
+            // Claim while there are free slots and queued jobs, and no shutdown began (a job
+            // released at shutdown must not be claimed again).
+            while !*shutdown.borrow() {
                 let mut claimed = false;
                 if let Ok(permit) = hour_slots.clone().try_acquire_owned() {
                     let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();

@@ -165,9 +165,11 @@ fn rejects_missing_or_non_numeric_ids() {
         assert!(matches!(err(&line), LineError::MissingField(_) | LineError::InvalidField { .. }), "{line}");
     }
     assert_eq!(err(&event_with(good_actor, r#"{"name":"a/b"}"#)), LineError::MissingField("repo.id"));
-    // u64::MAX is still accepted.
-    let max = event_with(r#"{"id":18446744073709551615,"login":"a"}"#, good_repo);
-    assert_eq!(ok(&max).actor.id, u64::MAX);
+    // Ids up to 2^53 - 1 are accepted; larger ones are not real ids (docs/rules.md §7.2).
+    let max = event_with(r#"{"id":9007199254740991,"login":"a"}"#, good_repo);
+    assert_eq!(ok(&max).actor.id, (1 << 53) - 1);
+    let too_big = event_with(r#"{"id":9007199254740992,"login":"a"}"#, good_repo);
+    assert!(matches!(err(&too_big), LineError::InvalidField { field: "actor.id", .. }));
 }
 
 #[test]
@@ -241,6 +243,9 @@ fn rejects_bad_escapes_and_control_chars_in_extracted_fields() {
         r#""\ud83d\u0041""#,
         "\"a\tb\"",
         "\"a\u{1}b\"",
+        // Escaped control characters decode to ones no database stores as text (NUL).
+        r#""a\u0000b""#,
+        r#""a\nb""#,
     ] {
         let line = format!(
             r#"{{"id":"1","type":"T","actor":{{"id":1,"login":{login}}},"repo":{{"id":2,"name":"o/n"}},"created_at":"c"}}"#

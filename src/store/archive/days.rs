@@ -1,21 +1,28 @@
-//! Putting imported hours into their day's rows, in one transaction per day: the hours'
-//! aggregates are summed in memory and written, the hours marked applied and their stored
-//! aggregates deleted, the day's summary written. A day written for the first time is loaded in
-//! bulk (`COPY` on PostgreSQL); hours that arrive after their day was written are merged into
-//! its rows. Blocks of days that contain the day are dropped (built again from the days).
-use std::collections::BTreeSet;
+//! Putting imported hours into their day's rows (docs/rules.md §7), in one transaction per day.
+//!
+//! A day is summed shard by shard (`aggregate::SHARDS`): the hours' aggregates of a shard are
+//! decoded and summed on a blocking thread while the shard before is written, so memory holds a
+//! few shards of a day, not the day, and every core works. A day written for the first time is
+//! loaded in bulk (`COPY` on PostgreSQL, multi-row INSERTs on SQLite). Hours that arrive after
+//! their day was written are summed with the stored rows of the same keys, which are then
+//! replaced. In the same transaction the hours are marked applied, their stored aggregates
+//! deleted, and the day's summary written.
+use std::collections::VecDeque;
 
-use chrono::Utc;
-use sea_orm::DatabaseConnection;
+use chrono::{DateTime, Utc};
+use entity::archive_hour::HourStatus;
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection};
 
-use super::sql::{copy_text, Bind, WriteTx};
-use crate::archive::fold::{DayCounts, DayFold, DayRows, HourPart};
+use super::sql::{copy_text, ids_json, Bind, WriteTx};
+use crate::domain::archive::aggregate::{row_key, DayCounts, DevRow, RepoRow, ShardRows, SHARDS};
 use crate::store::StoreError;
 
 /// Rows per INSERT on SQLite (its limit is 32,766 parameters).
 const SQLITE_ROWS: usize = 2_000;
-/// Bytes of COPY data sent at once.
-const COPY_CHUNK: usize = 8 * 1024 * 1024;
+/// Ids per `IN (…)` list when stored rows are read back.
+const KEYS_PER_QUERY: usize = 1_000;
+/// Shards summed ahead of the one being written.
+const AHEAD: usize = 1;
 
 /// What applying a day did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -26,172 +33,336 @@ pub struct Applied {
     pub merged: bool,
 }
 
+const DEV_COLUMNS: &str = "day, actor_key, actor_id, login, seen_key, is_bot, events, pushes, commits, pushes_unknown";
+const REPO_COLUMNS: &str = "day, repo_key, repo_id, name, owner_key, seen_key, events, b_events, pushes, b_pushes, \
+                            commits, b_commits, member_ids, bot_member_ids";
+/// The columns read back, INTEGER ones as BIGINT (PostgreSQL's driver reads each type as itself).
+const DEV_SELECT: &str = "day, actor_key, actor_id, login, seen_key, is_bot, CAST(events AS BIGINT), \
+                          CAST(pushes AS BIGINT), commits, CAST(pushes_unknown AS BIGINT)";
+const REPO_SELECT: &str = "day, repo_key, repo_id, name, owner_key, seen_key, CAST(events AS BIGINT), \
+                           CAST(b_events AS BIGINT), CAST(pushes AS BIGINT), CAST(b_pushes AS BIGINT), commits, b_commits, \
+                           member_ids, bot_member_ids";
+
 /// Puts the imported hours of `day` that are not applied yet into its rows.
 pub async fn apply(db: &DatabaseConnection, day: i32) -> Result<Applied, StoreError> {
     let mut tx = WriteTx::begin(db).await?;
+    if !tx.is_postgres() {
+        // A page cache large enough for a day's rows (this connection's, for this transaction).
+        tx.execute("PRAGMA cache_size = -65536", &[]).await?;
+    }
     // The day's summary row is the day's lock: applications of one day take turns.
     tx.execute("INSERT INTO archive_days (day) VALUES (?) ON CONFLICT (day) DO NOTHING", &[Bind::I32(day)]).await?;
     if tx.is_postgres() {
         tx.execute("SELECT day FROM archive_days WHERE day = ? FOR UPDATE", &[Bind::I32(day)]).await?;
     }
-    let hours: Vec<(chrono::DateTime<Utc>, String, bool)> = tx
+    let hours: Vec<(DateTime<Utc>, HourStatus, bool)> = tx
         .fetch("SELECT hour_at, status, applied FROM archive_hours WHERE day = ?", &[Bind::I32(day)], |row| {
-            Ok((row.time(0)?, row.text(1)?, row.bool(2)?))
+            let status = HourStatus::try_from_value(&row.text(1)?)?;
+            Ok((row.time(0)?, status, row.bool(2)?))
         })
         .await?;
-    let to_apply: Vec<chrono::DateTime<Utc>> =
-        hours.iter().filter(|(_, status, applied)| status == "imported" && !applied).map(|h| h.0).collect();
-    let had_rows = hours.iter().any(|(_, status, applied)| status == "imported" && *applied);
-    let missing = hours.iter().filter(|(_, status, _)| status == "missing").count() as i32;
-    let known_missing: Vec<i32> = tx
+    let to_apply: Vec<DateTime<Utc>> =
+        hours.iter().filter(|(_, status, applied)| *status == HourStatus::Imported && !applied).map(|h| h.0).collect();
+    let had_rows = hours.iter().any(|(_, status, applied)| *status == HourStatus::Imported && *applied);
+    let missing = hours.iter().filter(|(_, status, _)| *status == HourStatus::Missing).count() as i32;
+    let imported = hours.iter().filter(|(_, status, _)| *status == HourStatus::Imported).count() as i32;
+    let known_missing: Vec<i64> = tx
         .fetch("SELECT CAST(hours_missing AS BIGINT) FROM archive_days WHERE day = ?", &[Bind::I32(day)], |row| {
-            Ok(row.i64(0)? as i32)
+            row.i64(0)
         })
         .await?;
-    if to_apply.is_empty() && known_missing.first() == Some(&missing) {
+    if to_apply.is_empty() && known_missing.first() == Some(&i64::from(missing)) {
         // Nothing new: another worker summed these hours already.
         tx.commit().await?;
         return Ok(Applied::default());
     }
-    let imported = hours.iter().filter(|(_, status, _)| status == "imported").count() as i32;
 
-    let mut fold = DayFold::default();
-    for hour in &to_apply {
-        // One part at a time: memory holds the day's sums and one hour.
-        let data = tx
-            .fetch("SELECT data FROM archive_hour_parts WHERE hour_at = ?", &[Bind::Time(*hour)], |row| row.bytes(0))
-            .await?;
-        let Some(data) = data.into_iter().next() else {
-            return Err(StoreError::Corrupt(format!("the aggregates of the imported hour {hour} are gone")));
-        };
-        let part = HourPart::decode(&data).map_err(|e| StoreError::Corrupt(format!("hour {hour}: {e}")))?;
-        fold.add(part);
+    let hour_list = vec!["?"; to_apply.len()].join(",");
+    let hour_binds: Vec<Bind> = to_apply.iter().map(|h| Bind::Time(*h)).collect();
+    let how = match (tx.is_postgres(), had_rows) {
+        (_, true) => Write::Replace { postgres: tx.is_postgres() },
+        (true, false) => Write::Copy,
+        (false, false) => Write::Insert,
+    };
+    let mut counts = (DayCounts::default(), DayCounts::default());
+    let mut summing: VecDeque<tokio::task::JoinHandle<Result<Summed, StoreError>>> = VecDeque::new();
+    for shard in 0..SHARDS {
+        // Read on another connection: on SQLite the writer's page cache then holds only the rows
+        // being written. The parts are committed, and the day's lock keeps them.
+        let parts = if to_apply.is_empty() { Vec::new() } else { read_parts(db, &to_apply, shard).await? };
+        let stored = if had_rows && !parts.is_empty() { Some(stored_rows(&mut tx, day, &parts).await?) } else { None };
+        summing.push_back(tokio::task::spawn_blocking(move || sum_shard(day, parts, stored, how)));
+        if summing.len() > AHEAD {
+            write_summed(&mut tx, next(&mut summing).await?, &mut counts).await?;
+        }
     }
-    let rows = fold.finish();
-    if had_rows {
-        merge(&mut tx, day, &rows).await?;
-    } else {
-        load(&mut tx, day, &rows).await?;
+    while !summing.is_empty() {
+        write_summed(&mut tx, next(&mut summing).await?, &mut counts).await?;
     }
-    drop_blocks(&mut tx, day).await?;
-    for hour in &to_apply {
-        tx.execute("UPDATE archive_hours SET applied = ? WHERE hour_at = ?", &[Bind::Bool(true), Bind::Time(*hour)])
-            .await?;
-        tx.execute("DELETE FROM archive_hour_parts WHERE hour_at = ?", &[Bind::Time(*hour)]).await?;
+
+    if !to_apply.is_empty() {
+        let mut binds = vec![Bind::Bool(true)];
+        binds.extend(hour_binds.iter().cloned());
+        tx.execute(&format!("UPDATE archive_hours SET applied = ? WHERE hour_at IN ({hour_list})"), &binds).await?;
+        tx.execute(&format!("DELETE FROM archive_hour_parts WHERE hour_at IN ({hour_list})"), &hour_binds).await?;
     }
-    let (all, bots) = if had_rows { recount(&mut tx, day).await? } else { (rows.all, rows.bots) };
+    let (all, bots) = if had_rows { recount(&mut tx, day).await? } else { counts };
     write_summary(&mut tx, day, imported, missing, all, bots).await?;
+    if !tx.is_postgres() {
+        tx.execute("PRAGMA cache_size = -2000", &[]).await?;
+    }
     tx.commit().await?;
     Ok(Applied { hours: to_apply.len() as u64, merged: had_rows })
 }
 
-/// A day written for the first time: its rows in bulk.
-async fn load(tx: &mut WriteTx, day: i32, rows: &DayRows) -> Result<(), StoreError> {
-    if tx.is_postgres() {
-        let mut data = Vec::with_capacity(COPY_CHUNK + 4096);
-        let cols = "archive_developers (lvl, start, actor_id, login, seen_key, is_bot, days, events, pushes, commits, pushes_unknown)";
-        for d in &rows.devs {
-            line(
-                &mut data,
-                &[
-                    &0i32 as &dyn Cell,
-                    &day,
-                    &d.actor,
-                    &d.login.as_str(),
-                    &d.seen,
-                    &d.bot,
-                    &1i32,
-                    &d.events,
-                    &d.pushes,
-                    &d.commits,
-                    &d.pushes_unknown,
-                ],
-            );
-            flush_if_full(tx, cols, &mut data).await?;
-        }
-        flush(tx, cols, &mut data).await?;
-        let cols = "archive_repositories (lvl, start, repo_id, name, owner_key, seen_key, events, b_events, pushes, b_pushes, commits, b_commits, members, b_members)";
-        for r in &rows.repos {
-            let row = &r.row;
-            let owner = owner_key(&row.name);
-            line(
-                &mut data,
-                &[
-                    &0i32 as &dyn Cell,
-                    &day,
-                    &row.repo,
-                    &row.name.as_str(),
-                    &owner.as_str(),
-                    &row.seen,
-                    &row.events,
-                    &row.b_events,
-                    &row.pushes,
-                    &row.b_pushes,
-                    &row.commits,
-                    &row.b_commits,
-                    &r.members,
-                    &r.b_members,
-                ],
-            );
-            flush_if_full(tx, cols, &mut data).await?;
-        }
-        flush(tx, cols, &mut data).await?;
-        let cols = "archive_members (lvl, start, repo_id, actor_id, is_bot)";
-        for m in &rows.members {
-            line(&mut data, &[&0i32 as &dyn Cell, &day, &m.repo, &m.actor, &m.bot]);
-            flush_if_full(tx, cols, &mut data).await?;
-        }
-        flush(tx, cols, &mut data).await?;
-        return Ok(());
-    }
-    insert_rows(tx, day, rows, "").await
+/// How a day's rows are written.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// The day's first rows, on PostgreSQL: `COPY`.
+    Copy,
+    /// The day's first rows, on SQLite: multi-row INSERTs.
+    Insert,
+    /// Rows summed with the day's stored ones, replacing them: INSERT … ON CONFLICT.
+    Replace { postgres: bool },
 }
 
-/// Hours that arrive after their day was written: their rows merged into the day's.
-async fn merge(tx: &mut WriteTx, day: i32, rows: &DayRows) -> Result<(), StoreError> {
-    insert_rows(tx, day, rows, "merge").await?;
-    // Member counts of the repositories touched, from their members.
-    let touched: BTreeSet<u64> = rows.repos.iter().map(|r| r.row.repo).collect();
-    let ids: Vec<u64> = touched.into_iter().collect();
-    for chunk in ids.chunks(SQLITE_ROWS) {
-        let list = chunk.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
-        tx.execute(
-            &format!(
-                "UPDATE archive_repositories SET \
-                 members = (SELECT COUNT(*) FROM archive_members m WHERE m.lvl = 0 AND m.start = archive_repositories.start \
-                            AND m.repo_id = archive_repositories.repo_id), \
-                 b_members = (SELECT COUNT(*) FROM archive_members m WHERE m.lvl = 0 AND m.start = archive_repositories.start \
-                            AND m.repo_id = archive_repositories.repo_id AND m.is_bot = ?) \
-                 WHERE lvl = 0 AND start = ? AND repo_id IN ({list})"
-            ),
-            &[Bind::Bool(true), Bind::I32(day)],
-        )
-        .await?;
+/// A shard of a day, summed and ready to be written: its developers' counts, and the writes.
+struct Summed {
+    counts: (DayCounts, DayCounts),
+    copy: Option<(Vec<u8>, Vec<u8>)>,
+    statements: Vec<(String, Vec<Bind>)>,
+}
+
+async fn next(
+    summing: &mut VecDeque<tokio::task::JoinHandle<Result<Summed, StoreError>>>,
+) -> Result<Summed, StoreError> {
+    match summing.pop_front() {
+        Some(task) => task.await.map_err(|e| StoreError::Corrupt(format!("summing a day stopped: {e}")))?,
+        None => Err(StoreError::Corrupt("no shard is being summed".into())),
+    }
+}
+
+/// Decodes a shard's hour aggregates, sums them (with the day's stored rows of the same keys,
+/// when there are any) and prepares their writing. Runs on a blocking thread.
+fn sum_shard(day: i32, parts: Vec<Vec<u8>>, stored: Option<ShardRows>, how: Write) -> Result<Summed, StoreError> {
+    let mut runs = parts
+        .iter()
+        .map(|data| ShardRows::decode(data).map_err(|e| StoreError::Corrupt(format!("an hour's aggregates: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(parts);
+    runs.extend(stored);
+    let rows = ShardRows::sum(runs);
+    let counts = DayCounts::of(&rows.devs);
+    Ok(match how {
+        Write::Copy => Summed { counts, copy: Some(copy_lines(day, &rows)), statements: Vec::new() },
+        Write::Insert => Summed { counts, copy: None, statements: insert_statements(day, rows, None) },
+        Write::Replace { postgres } => {
+            Summed { counts, copy: None, statements: insert_statements(day, rows, Some(postgres)) }
+        }
+    })
+}
+
+async fn write_summed(tx: &mut WriteTx, summed: Summed, counts: &mut (DayCounts, DayCounts)) -> Result<(), StoreError> {
+    counts.0.add(&summed.counts.0);
+    counts.1.add(&summed.counts.1);
+    if let Some((devs, repos)) = summed.copy {
+        if !devs.is_empty() {
+            tx.copy_in(&format!("archive_developer_days ({DEV_COLUMNS})"), devs).await?;
+        }
+        if !repos.is_empty() {
+            tx.copy_in(&format!("archive_repository_days ({REPO_COLUMNS})"), repos).await?;
+        }
+    }
+    for (sql, binds) in summed.statements {
+        tx.execute_owned(&sql, binds).await?;
     }
     Ok(())
 }
 
-/// Multi-row INSERTs of a day's rows; `mode` "merge" adds to rows already there.
-async fn insert_rows(tx: &mut WriteTx, day: i32, rows: &DayRows, mode: &str) -> Result<(), StoreError> {
-    let merge = mode == "merge";
-    let dev_conflict = if merge {
-        " ON CONFLICT (lvl, start, actor_id) DO UPDATE SET \
-         login = CASE WHEN excluded.seen_key > archive_developers.seen_key THEN excluded.login ELSE archive_developers.login END, \
-         is_bot = CASE WHEN excluded.seen_key > archive_developers.seen_key THEN excluded.is_bot ELSE archive_developers.is_bot END, \
-         seen_key = CASE WHEN excluded.seen_key > archive_developers.seen_key THEN excluded.seen_key ELSE archive_developers.seen_key END, \
-         events = archive_developers.events + excluded.events, pushes = archive_developers.pushes + excluded.pushes, \
-         commits = archive_developers.commits + excluded.commits, \
-         pushes_unknown = archive_developers.pushes_unknown + excluded.pushes_unknown"
+/// The stored aggregates of shard `shard` of `hours`.
+async fn read_parts(
+    db: &DatabaseConnection,
+    hours: &[DateTime<Utc>],
+    shard: usize,
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let backend = db.get_database_backend();
+    let list = vec!["?"; hours.len()].join(",");
+    let mut values: Vec<sea_orm::Value> = hours.iter().map(|h| (*h).into()).collect();
+    values.push((shard as i32).into());
+    let sql = format!("SELECT data FROM archive_hour_parts WHERE hour_at IN ({list}) AND shard = ?");
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => super::sql::numbered(&sql),
+        _ => sql,
+    };
+    let rows = db.query_all(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(rows.iter().map(|r| r.try_get::<Vec<u8>>("", "data")).collect::<Result<_, _>>()?)
+}
+
+/// The day's stored rows with the keys of `parts` (an hour that came late), as one more run.
+async fn stored_rows(tx: &mut WriteTx, day: i32, parts: &[Vec<u8>]) -> Result<ShardRows, StoreError> {
+    let (mut actors, mut repos) = (Vec::new(), Vec::new());
+    for data in parts {
+        let run = ShardRows::decode(data).map_err(|e| StoreError::Corrupt(format!("an hour's aggregates: {e}")))?;
+        actors.extend(run.devs.iter().map(|d| d.actor));
+        repos.extend(run.repos.iter().map(|r| r.repo));
+    }
+    for keys in [&mut actors, &mut repos] {
+        keys.sort_unstable();
+        keys.dedup();
+    }
+    let mut stored = ShardRows::default();
+    for chunk in actors.chunks(KEYS_PER_QUERY) {
+        let list = chunk.iter().map(|id| row_key(*id).to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!("SELECT {DEV_SELECT} FROM archive_developer_days WHERE day = ? AND actor_key IN ({list})");
+        stored.devs.extend(
+            tx.fetch(&sql, &[Bind::I32(day)], |row| {
+                Ok(DevRow {
+                    actor: row.i64(2)? as u64,
+                    login: row.text(3)?,
+                    seen: row.i64(4)? as u64,
+                    bot: row.bool(5)?,
+                    events: row.i64(6)? as u32,
+                    pushes: row.i64(7)? as u32,
+                    commits: row.i64(8)? as u64,
+                    pushes_unknown: row.i64(9)? as u32,
+                })
+            })
+            .await?,
+        );
+    }
+    for chunk in repos.chunks(KEYS_PER_QUERY) {
+        let list = chunk.iter().map(|id| row_key(*id).to_string()).collect::<Vec<_>>().join(",");
+        let sql = format!("SELECT {REPO_SELECT} FROM archive_repository_days WHERE day = ? AND repo_key IN ({list})");
+        stored.repos.extend(
+            tx.fetch(&sql, &[Bind::I32(day)], |row| {
+                Ok(RepoRow {
+                    repo: row.i64(2)? as u64,
+                    name: row.text(3)?,
+                    seen: row.i64(5)? as u64,
+                    events: row.i64(6)? as u32,
+                    b_events: row.i64(7)? as u32,
+                    pushes: row.i64(8)? as u32,
+                    b_pushes: row.i64(9)? as u32,
+                    commits: row.i64(10)? as u64,
+                    b_commits: row.i64(11)? as u64,
+                    members: row.ids(12)?,
+                    bot_members: row.ids(13)?,
+                })
+            })
+            .await?,
+        );
+    }
+    stored.devs.sort_by_key(|d| d.actor);
+    stored.repos.sort_by_key(|r| r.repo);
+    Ok(stored)
+}
+
+/// COPY text (PostgreSQL) of a shard's developer and repository rows.
+fn copy_lines(day: i32, rows: &ShardRows) -> (Vec<u8>, Vec<u8>) {
+    let mut devs = Vec::with_capacity(rows.devs.len() * 64);
+    for d in &rows.devs {
+        let mut line = Line::new(&mut devs);
+        line.int(day).int(row_key(d.actor)).int(d.actor).text(&d.login).int(d.seen).bool(d.bot);
+        line.int(d.events).int(d.pushes).int(d.commits).int(d.pushes_unknown).end();
+    }
+    let mut repos = Vec::with_capacity(rows.repos.len() * 80);
+    for r in &rows.repos {
+        let mut line = Line::new(&mut repos);
+        line.int(day).int(row_key(r.repo)).int(r.repo).text(&r.name).text(&owner_key(&r.name)).int(r.seen);
+        line.int(r.events).int(r.b_events).int(r.pushes).int(r.b_pushes).int(r.commits).int(r.b_commits);
+        line.ids(&r.members).ids(&r.bot_members).end();
+    }
+    (devs, repos)
+}
+
+/// One line of PostgreSQL's COPY text format.
+struct Line<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Line<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Self { out, first: true }
+    }
+
+    fn sep(&mut self) {
+        if !self.first {
+            self.out.push(b'\t');
+        }
+        self.first = false;
+    }
+
+    fn int(&mut self, n: impl itoa::Integer) -> &mut Self {
+        self.sep();
+        self.out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        self
+    }
+
+    fn bool(&mut self, b: bool) -> &mut Self {
+        self.sep();
+        self.out.push(if b { b't' } else { b'f' });
+        self
+    }
+
+    fn text(&mut self, s: &str) -> &mut Self {
+        self.sep();
+        copy_text(self.out, s);
+        self
+    }
+
+    /// A `BIGINT[]`: `{1,2,3}`.
+    fn ids(&mut self, ids: &[u64]) -> &mut Self {
+        self.sep();
+        self.out.push(b'{');
+        let mut buffer = itoa::Buffer::new();
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(buffer.format(*id).as_bytes());
+        }
+        self.out.push(b'}');
+        self
+    }
+
+    fn end(&mut self) {
+        self.out.push(b'\n');
+    }
+}
+
+/// Multi-row INSERTs of a shard's rows (the values moved into them). `replace` (with whether
+/// the database is PostgreSQL) overwrites the day's rows of the same keys, which were summed
+/// into these; without it, the database is SQLite.
+fn insert_statements(day: i32, rows: ShardRows, replace: Option<bool>) -> Vec<(String, Vec<Bind>)> {
+    let dev_conflict = if replace.is_some() {
+        " ON CONFLICT (day, actor_key) DO UPDATE SET login = excluded.login, seen_key = excluded.seen_key, \
+         is_bot = excluded.is_bot, events = excluded.events, pushes = excluded.pushes, commits = excluded.commits, \
+         pushes_unknown = excluded.pushes_unknown"
     } else {
         ""
     };
-    for chunk in rows.devs.chunks(SQLITE_ROWS) {
-        let mut binds = Vec::with_capacity(chunk.len() * 9);
+    let repo_conflict = if replace.is_some() {
+        " ON CONFLICT (day, repo_key) DO UPDATE SET name = excluded.name, owner_key = excluded.owner_key, \
+         seen_key = excluded.seen_key, events = excluded.events, b_events = excluded.b_events, \
+         pushes = excluded.pushes, b_pushes = excluded.b_pushes, commits = excluded.commits, \
+         b_commits = excluded.b_commits, member_ids = excluded.member_ids, bot_member_ids = excluded.bot_member_ids"
+    } else {
+        ""
+    };
+    let ids = |list: Vec<u64>| if replace == Some(true) { Bind::Ids(list) } else { Bind::Text(ids_json(&list)) };
+    let mut statements = Vec::new();
+    let mut devs = rows.devs.into_iter().peekable();
+    while devs.peek().is_some() {
+        let chunk: Vec<DevRow> = devs.by_ref().take(SQLITE_ROWS).collect();
+        let mut binds = Vec::with_capacity(chunk.len() * 10);
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
         for d in chunk {
             binds.extend([
                 Bind::I32(day),
+                Bind::I64(row_key(d.actor)),
                 Bind::I64(d.actor as i64),
-                Bind::Text(d.login.clone()),
+                Bind::Text(d.login),
                 Bind::I64(d.seen as i64),
                 Bind::Bool(d.bot),
                 Bind::I64(i64::from(d.events)),
@@ -200,78 +371,39 @@ async fn insert_rows(tx: &mut WriteTx, day: i32, rows: &DayRows, mode: &str) -> 
                 Bind::I64(i64::from(d.pushes_unknown)),
             ]);
         }
-        let values = vec!["(0, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)"; chunk.len()].join(",");
-        tx.execute(
-            &format!(
-                "INSERT INTO archive_developers (lvl, start, actor_id, login, seen_key, is_bot, days, events, pushes, \
-                 commits, pushes_unknown) VALUES {values}{dev_conflict}"
-            ),
-            &binds,
-        )
-        .await?;
+        statements
+            .push((format!("INSERT INTO archive_developer_days ({DEV_COLUMNS}) VALUES {values}{dev_conflict}"), binds));
     }
-    let repo_conflict = if merge {
-        " ON CONFLICT (lvl, start, repo_id) DO UPDATE SET \
-         name = CASE WHEN excluded.seen_key > archive_repositories.seen_key THEN excluded.name ELSE archive_repositories.name END, \
-         owner_key = CASE WHEN excluded.seen_key > archive_repositories.seen_key THEN excluded.owner_key ELSE archive_repositories.owner_key END, \
-         seen_key = CASE WHEN excluded.seen_key > archive_repositories.seen_key THEN excluded.seen_key ELSE archive_repositories.seen_key END, \
-         events = archive_repositories.events + excluded.events, b_events = archive_repositories.b_events + excluded.b_events, \
-         pushes = archive_repositories.pushes + excluded.pushes, b_pushes = archive_repositories.b_pushes + excluded.b_pushes, \
-         commits = archive_repositories.commits + excluded.commits, b_commits = archive_repositories.b_commits + excluded.b_commits"
-    } else {
-        ""
-    };
-    for chunk in rows.repos.chunks(SQLITE_ROWS) {
-        let mut binds = Vec::with_capacity(chunk.len() * 13);
+    let mut repos = rows.repos.into_iter().peekable();
+    while repos.peek().is_some() {
+        let chunk: Vec<RepoRow> = repos.by_ref().take(SQLITE_ROWS).collect();
+        let mut binds = Vec::with_capacity(chunk.len() * 14);
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
         for r in chunk {
-            let row = &r.row;
+            let owner = owner_key(&r.name);
             binds.extend([
                 Bind::I32(day),
-                Bind::I64(row.repo as i64),
-                Bind::Text(row.name.clone()),
-                Bind::Text(owner_key(&row.name)),
-                Bind::I64(row.seen as i64),
-                Bind::I64(i64::from(row.events)),
-                Bind::I64(i64::from(row.b_events)),
-                Bind::I64(i64::from(row.pushes)),
-                Bind::I64(i64::from(row.b_pushes)),
-                Bind::I64(row.commits.min(i64::MAX as u64) as i64),
-                Bind::I64(row.b_commits.min(i64::MAX as u64) as i64),
-                Bind::I64(i64::from(r.members)),
-                Bind::I64(i64::from(r.b_members)),
+                Bind::I64(row_key(r.repo)),
+                Bind::I64(r.repo as i64),
+                Bind::Text(r.name),
+                Bind::Text(owner),
+                Bind::I64(r.seen as i64),
+                Bind::I64(i64::from(r.events)),
+                Bind::I64(i64::from(r.b_events)),
+                Bind::I64(i64::from(r.pushes)),
+                Bind::I64(i64::from(r.b_pushes)),
+                Bind::I64(r.commits.min(i64::MAX as u64) as i64),
+                Bind::I64(r.b_commits.min(i64::MAX as u64) as i64),
+                ids(r.members),
+                ids(r.bot_members),
             ]);
         }
-        let values = vec!["(0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(",");
-        tx.execute(
-            &format!(
-                "INSERT INTO archive_repositories (lvl, start, repo_id, name, owner_key, seen_key, events, b_events, \
-                 pushes, b_pushes, commits, b_commits, members, b_members) VALUES {values}{repo_conflict}"
-            ),
-            &binds,
-        )
-        .await?;
+        statements.push((
+            format!("INSERT INTO archive_repository_days ({REPO_COLUMNS}) VALUES {values}{repo_conflict}"),
+            binds,
+        ));
     }
-    let member_conflict = if merge {
-        " ON CONFLICT (lvl, start, repo_id, actor_id) DO UPDATE SET \
-         is_bot = (archive_members.is_bot OR excluded.is_bot)"
-    } else {
-        ""
-    };
-    for chunk in rows.members.chunks(SQLITE_ROWS * 2) {
-        let mut binds = Vec::with_capacity(chunk.len() * 4);
-        for m in chunk {
-            binds.extend([Bind::I32(day), Bind::I64(m.repo as i64), Bind::I64(m.actor as i64), Bind::Bool(m.bot)]);
-        }
-        let values = vec!["(0, ?, ?, ?, ?)"; chunk.len()].join(",");
-        tx.execute(
-            &format!(
-                "INSERT INTO archive_members (lvl, start, repo_id, actor_id, is_bot) VALUES {values}{member_conflict}"
-            ),
-            &binds,
-        )
-        .await?;
-    }
-    Ok(())
+    statements
 }
 
 /// The day's summary counted again from its rows (after a merge).
@@ -292,7 +424,7 @@ async fn recount(tx: &mut WriteTx, day: i32) -> Result<(DayCounts, DayCounts), S
                      CAST(SUM(CASE WHEN commits > 1 THEN 1 ELSE 0 END) AS BIGINT), \
                      CAST(SUM(CASE WHEN pushes_unknown > 0 THEN 1 ELSE 0 END) AS BIGINT), \
                      CAST(SUM(pushes) AS BIGINT), CAST(SUM(commits) AS BIGINT), CAST(SUM(pushes_unknown) AS BIGINT) \
-                     FROM archive_developers WHERE lvl = 0 AND start = ?{filter}"
+                     FROM archive_developer_days WHERE day = ?{filter}"
                 ),
                 &binds,
                 |row| {
@@ -359,70 +491,7 @@ async fn write_summary(
     Ok(())
 }
 
-/// Blocks of days that contain `day` no longer hold: dropped, to be built again.
-async fn drop_blocks(tx: &mut WriteTx, day: i32) -> Result<(), StoreError> {
-    for table in ["archive_developers", "archive_repositories", "archive_members", "archive_blocks"] {
-        // lvl > 0: the block [start, start + 2^lvl) contains the day.
-        let sql = format!("DELETE FROM {table} WHERE lvl > 0 AND start <= ? AND start + (1 << lvl) > ?");
-        tx.execute(&sql, &[Bind::I32(day), Bind::I32(day)]).await?;
-    }
-    Ok(())
-}
-
 /// The lowercase owner part of `owner/name`.
 pub fn owner_key(name: &str) -> String {
     name.split('/').next().unwrap_or_default().to_ascii_lowercase()
-}
-
-/// One value of a COPY line.
-trait Cell {
-    fn write(&self, out: &mut Vec<u8>);
-}
-
-macro_rules! number_cell {
-    ($($t:ty),*) => {$(
-        impl Cell for $t {
-            fn write(&self, out: &mut Vec<u8>) {
-                out.extend_from_slice(self.to_string().as_bytes());
-            }
-        }
-    )*};
-}
-number_cell!(i32, u32, u64);
-
-impl Cell for bool {
-    fn write(&self, out: &mut Vec<u8>) {
-        out.push(if *self { b't' } else { b'f' });
-    }
-}
-
-impl Cell for &str {
-    fn write(&self, out: &mut Vec<u8>) {
-        copy_text(out, self);
-    }
-}
-
-fn line(out: &mut Vec<u8>, cells: &[&dyn Cell]) {
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.push(b'\t');
-        }
-        cell.write(out);
-    }
-    out.push(b'\n');
-}
-
-async fn flush_if_full(tx: &mut WriteTx, cols: &str, data: &mut Vec<u8>) -> Result<(), StoreError> {
-    if data.len() >= COPY_CHUNK {
-        flush(tx, cols, data).await?;
-    }
-    Ok(())
-}
-
-async fn flush(tx: &mut WriteTx, cols: &str, data: &mut Vec<u8>) -> Result<(), StoreError> {
-    if !data.is_empty() {
-        tx.copy_in(cols, std::mem::take(data)).await?;
-        data.reserve(COPY_CHUNK + 4096);
-    }
-    Ok(())
 }

@@ -8,7 +8,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement, Value,
 };
 
-use crate::archive::read::HourRead;
+use crate::domain::archive::aggregate::HourPart;
 use crate::domain::archive::{day_number, DayRange, Hour};
 use crate::store::db::begin_write;
 use crate::store::{StoreError, BATCH_ROWS};
@@ -167,25 +167,33 @@ fn held(
         .filter(archive_hour::Column::Status.eq(HourStatus::Running))
 }
 
-/// Settles an imported hour: its counts and its aggregates, in one transaction, while
-/// `worker` holds it. False (and nothing written) when the lease passed to another worker.
+/// Settles an imported hour: its counts and its aggregates (`bytes`: the size of its file), in
+/// one transaction, while `worker` holds it. False (and nothing written) when the lease passed
+/// to another worker.
 pub async fn settle_imported(
     db: &DatabaseConnection,
     hour: Hour,
     worker: &str,
-    read: &HourRead,
+    part: &HourPart,
+    bytes: u64,
 ) -> Result<bool, StoreError> {
-    let part = read.part.encode();
+    let shards: Vec<(i16, Vec<u8>)> = part
+        .shards
+        .iter()
+        .enumerate()
+        .filter(|(_, rows)| !rows.devs.is_empty() || !rows.repos.is_empty())
+        .map(|(i, rows)| (i as i16, rows.encode()))
+        .collect();
     let tx = begin_write(db).await?;
     let settled = held(archive_hour::Entity::update_many(), hour, worker)
         .col_expr(archive_hour::Column::Status, Expr::value(HourStatus::Imported))
         .col_expr(archive_hour::Column::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(archive_hour::Column::LeaseExpiresAt, Expr::value(Option::<DateTime<Utc>>::None))
-        .col_expr(archive_hour::Column::Lines, Expr::value(read.part.lines as i64))
-        .col_expr(archive_hour::Column::Events, Expr::value(read.part.events as i64))
-        .col_expr(archive_hour::Column::SkippedLines, Expr::value(read.part.skipped_lines as i64))
-        .col_expr(archive_hour::Column::DuplicateEvents, Expr::value(read.part.duplicate_events as i64))
-        .col_expr(archive_hour::Column::Bytes, Expr::value(read.bytes as i64))
+        .col_expr(archive_hour::Column::Lines, Expr::value(part.lines as i64))
+        .col_expr(archive_hour::Column::Events, Expr::value(part.events as i64))
+        .col_expr(archive_hour::Column::SkippedLines, Expr::value(part.skipped_lines as i64))
+        .col_expr(archive_hour::Column::DuplicateEvents, Expr::value(part.duplicate_events as i64))
+        .col_expr(archive_hour::Column::Bytes, Expr::value(bytes as i64))
         .col_expr(archive_hour::Column::Error, Expr::value(Option::<String>::None))
         .col_expr(archive_hour::Column::SettledAt, Expr::value(Utc::now()))
         .col_expr(archive_hour::Column::Applied, Expr::value(false))
@@ -194,22 +202,24 @@ pub async fn settle_imported(
     if settled.rows_affected != 1 {
         return Ok(false);
     }
-    let sql = match db.get_database_backend() {
-        DbBackend::Postgres => {
-            "INSERT INTO archive_hour_parts (hour_at, data) VALUES ($1, $2) \
-             ON CONFLICT (hour_at) DO UPDATE SET data = excluded.data"
-        }
-        _ => {
-            "INSERT INTO archive_hour_parts (hour_at, data) VALUES (?, ?) \
-              ON CONFLICT (hour_at) DO UPDATE SET data = excluded.data"
-        }
+    let backend = db.get_database_backend();
+    let clear = match backend {
+        DbBackend::Postgres => "DELETE FROM archive_hour_parts WHERE hour_at = $1",
+        _ => "DELETE FROM archive_hour_parts WHERE hour_at = ?",
     };
-    tx.execute(Statement::from_sql_and_values(
-        db.get_database_backend(),
-        sql,
-        [hour.start().into(), Value::Bytes(Some(Box::new(part)))],
-    ))
-    .await?;
+    tx.execute(Statement::from_sql_and_values(backend, clear, [hour.start().into()])).await?;
+    let sql = match backend {
+        DbBackend::Postgres => "INSERT INTO archive_hour_parts (hour_at, shard, data) VALUES ($1, $2, $3)",
+        _ => "INSERT INTO archive_hour_parts (hour_at, shard, data) VALUES (?, ?, ?)",
+    };
+    for (shard, data) in shards {
+        tx.execute(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [hour.start().into(), Value::SmallInt(Some(shard)), Value::Bytes(Some(Box::new(data)))],
+        ))
+        .await?;
+    }
     tx.commit().await?;
     Ok(true)
 }

@@ -8,6 +8,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::sql::numbered;
+use crate::domain::archive::aggregate::row_key;
 use crate::domain::archive::{day_number, DayRange};
 use crate::store::page::{Page, PageRequest};
 use crate::store::StoreError;
@@ -120,27 +121,31 @@ impl Sql {
     }
 }
 
-/// The developers of the window, summed, with their latest login and (when `owned`) the
-/// repositories they own, as a CTE `dev` (actor_id, days, pushes, commits, login, owned).
+/// The developers of the window, summed, with (when `owned`) the repositories they own, as a CTE
+/// `dev` (actor_id, days, pushes, commits, owned).
 fn developers_cte(filter: &DeveloperFilter, owned: bool, values: &mut Vec<Value>) -> String {
     let (from, to) = (day_number(filter.range.from()), day_number(filter.range.to()));
     let bots = if filter.include_bots { "" } else { " AND NOT is_bot" };
     values.extend([from.into(), to.into()]);
     let mut sql = format!(
-        "agg AS (SELECT actor_id, CAST(SUM(days) AS BIGINT) AS days, CAST(SUM(pushes) AS BIGINT) AS pushes, \
+        "agg AS (SELECT actor_id, COUNT(*) AS days, CAST(SUM(pushes) AS BIGINT) AS pushes, \
          CAST(SUM(commits) AS BIGINT) AS commits, MAX(seen_key) AS seen \
-         FROM archive_developers WHERE lvl = 0 AND start BETWEEN ? AND ?{bots} GROUP BY actor_id)"
+         FROM archive_developer_days WHERE day BETWEEN ? AND ?{bots} GROUP BY actor_id)"
     );
     if owned {
         values.extend([from.into(), to.into(), from.into(), to.into(), from.into(), to.into()]);
+        // Each developer's latest login and each repository's latest owner in the window (equal
+        // keys, possible only across days, keep the greater text, as summing does).
         sql.push_str(
-            ", latest AS (SELECT agg.actor_id, LOWER(d.login) AS login_key FROM agg JOIN archive_developers d \
-             ON d.lvl = 0 AND d.start BETWEEN ? AND ? AND d.actor_id = agg.actor_id AND d.seen_key = agg.seen), \
-             repo_seen AS (SELECT repo_id, MAX(seen_key) AS seen FROM archive_repositories \
-             WHERE lvl = 0 AND start BETWEEN ? AND ? GROUP BY repo_id), \
-             owners AS (SELECT r.owner_key, COUNT(*) AS n FROM repo_seen JOIN archive_repositories r \
-             ON r.lvl = 0 AND r.start BETWEEN ? AND ? AND r.repo_id = repo_seen.repo_id AND r.seen_key = repo_seen.seen \
-             GROUP BY r.owner_key), \
+            ", latest AS (SELECT agg.actor_id, MAX(LOWER(d.login)) AS login_key FROM agg \
+             JOIN archive_developer_days d ON d.day BETWEEN ? AND ? AND d.actor_id = agg.actor_id \
+             AND d.seen_key = agg.seen GROUP BY agg.actor_id), \
+             repo_seen AS (SELECT repo_id, MAX(seen_key) AS seen FROM archive_repository_days \
+             WHERE day BETWEEN ? AND ? GROUP BY repo_id), \
+             repo_owner AS (SELECT r.repo_id, MAX(r.owner_key) AS owner_key FROM repo_seen \
+             JOIN archive_repository_days r ON r.day BETWEEN ? AND ? AND r.repo_id = repo_seen.repo_id \
+             AND r.seen_key = repo_seen.seen GROUP BY r.repo_id), \
+             owners AS (SELECT owner_key, COUNT(*) AS n FROM repo_owner GROUP BY owner_key), \
              dev AS (SELECT agg.actor_id, agg.days, agg.pushes, agg.commits, COALESCE(owners.n, 0) AS owned \
              FROM agg JOIN latest ON latest.actor_id = agg.actor_id \
              LEFT JOIN owners ON owners.owner_key = latest.login_key)",
@@ -151,7 +156,8 @@ fn developers_cte(filter: &DeveloperFilter, owned: bool, values: &mut Vec<Value>
     sql
 }
 
-/// The WHERE clause of the filters (on `dev`).
+/// The WHERE clause of the filters (on `dev`). Commits per day are compared as the API shows
+/// them: commits ÷ days, in floating point.
 fn developer_conditions(filter: &DeveloperFilter, values: &mut Vec<Value>) -> Vec<String> {
     let days = filter.range.days() as f64;
     let mut conditions = Vec::new();
@@ -159,13 +165,11 @@ fn developer_conditions(filter: &DeveloperFilter, values: &mut Vec<Value>) -> Ve
         conditions.push("owned >= ?".to_string());
         values.push(min.into());
     }
-    if let Some(above) = filter.commits_per_day_above {
-        conditions.push("commits > ?".to_string());
-        values.push((above * days).into());
-    }
-    if let Some(below) = filter.commits_per_day_below {
-        conditions.push("commits < ?".to_string());
-        values.push((below * days).into());
+    for (bound, op) in [(filter.commits_per_day_above, ">"), (filter.commits_per_day_below, "<")] {
+        if let Some(bound) = bound {
+            conditions.push(format!("CAST(commits AS DOUBLE PRECISION) / ? {op} ?"));
+            values.extend([days.into(), bound.into()]);
+        }
     }
     conditions
 }
@@ -268,12 +272,12 @@ async fn latest_logins(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = ids.iter().map(|id| row_key(*id as u64).to_string()).collect::<Vec<_>>().join(",");
     let (from, to) = (day_number(range.from()), day_number(range.to()));
     let sql = Sql {
         text: format!(
-            "SELECT actor_id, login, seen_key FROM archive_developers WHERE lvl = 0 AND start BETWEEN ? AND ? \
-             AND actor_id IN ({list})"
+            "SELECT actor_id, login, seen_key FROM archive_developer_days WHERE day BETWEEN ? AND ? \
+             AND actor_key IN ({list})"
         ),
         values: vec![from.into(), to.into()],
     };
@@ -281,7 +285,7 @@ async fn latest_logins(
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
         let (id, login, seen) = (i(&r, "actor_id")?, s(&r, "login")?, i(&r, "seen_key")?);
         let entry = latest.entry(id).or_insert((seen, login.clone()));
-        if seen > entry.0 {
+        if seen > entry.0 || (seen == entry.0 && login > entry.1) {
             *entry = (seen, login);
         }
     }
@@ -306,8 +310,8 @@ async fn owned_by(
     // owner by its latest name.
     let sql = Sql {
         text: format!(
-            "SELECT repo_id, owner_key, seen_key FROM archive_repositories WHERE lvl = 0 AND start BETWEEN ? AND ? \
-             AND repo_id IN (SELECT repo_id FROM archive_repositories WHERE lvl = 0 AND start BETWEEN ? AND ? \
+            "SELECT repo_id, owner_key, seen_key FROM archive_repository_days WHERE day BETWEEN ? AND ? \
+             AND repo_key IN (SELECT repo_key FROM archive_repository_days WHERE day BETWEEN ? AND ? \
              AND owner_key IN ({marks}))"
         ),
         values: {
@@ -320,7 +324,7 @@ async fn owned_by(
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
         let (id, owner, seen) = (i(&r, "repo_id")?, s(&r, "owner_key")?, i(&r, "seen_key")?);
         let entry = latest.entry(id).or_insert((seen, owner.clone()));
-        if seen > entry.0 {
+        if seen > entry.0 || (seen == entry.0 && owner > entry.1) {
             *entry = (seen, owner);
         }
     }
@@ -357,24 +361,44 @@ pub struct Repository {
     pub commits: i64,
 }
 
-fn repositories_cte(filter: &RepositoryFilter, values: &mut Vec<Value>) -> String {
+fn repositories_cte(backend: DbBackend, filter: &RepositoryFilter, values: &mut Vec<Value>) -> String {
     let (from, to) = (day_number(filter.range.from()), day_number(filter.range.to()));
-    values.extend([from.into(), to.into(), from.into(), to.into()]);
-    let (pushes, commits, having, member_bots) = if filter.include_bots {
-        ("CAST(SUM(pushes) AS BIGINT)", "CAST(SUM(commits) AS BIGINT)", "", "")
+    values.extend([from.into(), to.into()]);
+    let (pushes, commits, having) = if filter.include_bots {
+        ("CAST(SUM(pushes) AS BIGINT)", "CAST(SUM(commits) AS BIGINT)", "")
     } else {
         (
             "CAST(SUM(pushes - b_pushes) AS BIGINT)",
             "CAST(SUM(commits - b_commits) AS BIGINT)",
             " HAVING SUM(events - b_events) > 0",
-            " AND NOT is_bot",
         )
     };
+    // Members are lists of ids on each day's row: the distinct ids of the window.
+    let mut lists = vec!["member_ids"];
+    if filter.include_bots {
+        lists.push("bot_member_ids");
+    }
+    let ids = lists
+        .iter()
+        .map(|list| {
+            values.extend([from.into(), to.into()]);
+            match backend {
+                DbBackend::Postgres => format!(
+                    "SELECT r.repo_id, m.id FROM archive_repository_days r CROSS JOIN LATERAL unnest(r.{list}) AS m(id) \
+                     WHERE r.day BETWEEN ? AND ?"
+                ),
+                _ => format!(
+                    "SELECT r.repo_id, m.value AS id FROM archive_repository_days r, json_each(r.{list}) m \
+                     WHERE r.day BETWEEN ? AND ?"
+                ),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
     format!(
-        "agg AS (SELECT repo_id, {pushes} AS pushes, {commits} AS commits FROM archive_repositories \
-         WHERE lvl = 0 AND start BETWEEN ? AND ? GROUP BY repo_id{having}), \
-         mem AS (SELECT repo_id, COUNT(DISTINCT actor_id) AS n FROM archive_members \
-         WHERE lvl = 0 AND start BETWEEN ? AND ?{member_bots} GROUP BY repo_id), \
+        "agg AS (SELECT repo_id, {pushes} AS pushes, {commits} AS commits FROM archive_repository_days \
+         WHERE day BETWEEN ? AND ? GROUP BY repo_id{having}), \
+         mem AS (SELECT repo_id, COUNT(DISTINCT id) AS n FROM ({ids}) AS ids GROUP BY repo_id), \
          repo AS (SELECT agg.repo_id, agg.pushes, agg.commits, COALESCE(mem.n, 0) AS members \
          FROM agg LEFT JOIN mem ON mem.repo_id = agg.repo_id)"
     )
@@ -387,7 +411,7 @@ pub async fn repositories(
     request: &PageRequest<RepositoryKey>,
 ) -> Result<Page<Repository>, StoreError> {
     let mut values = Vec::new();
-    let cte = repositories_cte(filter, &mut values);
+    let cte = repositories_cte(db.get_database_backend(), filter, &mut values);
     let mut conditions = Vec::new();
     if let Some(min) = filter.min_members {
         conditions.push("members >= ?".to_string());
@@ -440,7 +464,7 @@ pub async fn repositories(
 
 pub async fn repositories_total(db: &impl ConnectionTrait, filter: &RepositoryFilter) -> Result<i64, StoreError> {
     let mut values = Vec::new();
-    let cte = repositories_cte(filter, &mut values);
+    let cte = repositories_cte(db.get_database_backend(), filter, &mut values);
     let condition = match filter.min_members {
         Some(min) => {
             values.push(min.into());
@@ -461,12 +485,12 @@ async fn latest_names(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let list = ids.iter().map(|id| row_key(*id as u64).to_string()).collect::<Vec<_>>().join(",");
     let (from, to) = (day_number(range.from()), day_number(range.to()));
     let sql = Sql {
         text: format!(
-            "SELECT repo_id, name, seen_key FROM archive_repositories WHERE lvl = 0 AND start BETWEEN ? AND ? \
-             AND repo_id IN ({list})"
+            "SELECT repo_id, name, seen_key FROM archive_repository_days WHERE day BETWEEN ? AND ? \
+             AND repo_key IN ({list})"
         ),
         values: vec![from.into(), to.into()],
     };
@@ -474,7 +498,7 @@ async fn latest_names(
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
         let (id, name, seen) = (i(&r, "repo_id")?, s(&r, "name")?, i(&r, "seen_key")?);
         let entry = latest.entry(id).or_insert((seen, name.clone()));
-        if seen > entry.0 {
+        if seen > entry.0 || (seen == entry.0 && name > entry.1) {
             *entry = (seen, name);
         }
     }

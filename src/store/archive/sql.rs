@@ -16,6 +16,8 @@ pub enum Bind {
     Bool(bool),
     Text(String),
     Time(chrono::DateTime<chrono::Utc>),
+    /// A list of ids: `BIGINT[]` on PostgreSQL, a JSON array on SQLite.
+    Ids(Vec<u64>),
 }
 
 pub enum WriteTx {
@@ -62,6 +64,11 @@ impl WriteTx {
     }
 
     pub async fn execute(&mut self, sql: &str, binds: &[Bind]) -> Result<u64, StoreError> {
+        self.execute_owned(sql, binds.to_vec()).await
+    }
+
+    /// `execute`, taking the values (long texts and lists are moved, not copied).
+    pub async fn execute_owned(&mut self, sql: &str, binds: Vec<Bind>) -> Result<u64, StoreError> {
         match self {
             Self::Pg(tx) => {
                 let mut args = PgArguments::default();
@@ -94,7 +101,7 @@ impl WriteTx {
             Self::Pg(tx) => {
                 let mut args = PgArguments::default();
                 for b in binds {
-                    add_pg(&mut args, b)?;
+                    add_pg(&mut args, b.clone())?;
                 }
                 let sql = numbered(sql);
                 let rows = sqlx::query_with(&sql, args).fetch_all(&mut **tx).await.map_err(err)?;
@@ -103,7 +110,7 @@ impl WriteTx {
             Self::Lite(tx, _) => {
                 let mut args = SqliteArguments::default();
                 for b in binds {
-                    add_lite(&mut args, b)?;
+                    add_lite(&mut args, b.clone())?;
                 }
                 let rows = sqlx::query_with(sql, args).fetch_all(&mut **tx).await.map_err(err)?;
                 rows.iter().map(|r| read(r)).collect()
@@ -134,26 +141,43 @@ impl WriteTx {
     }
 }
 
-fn add_pg(args: &mut PgArguments, b: &Bind) -> Result<(), StoreError> {
+fn add_pg(args: &mut PgArguments, b: Bind) -> Result<(), StoreError> {
     let r = match b {
-        Bind::I64(v) => args.add(*v),
-        Bind::I32(v) => args.add(*v),
-        Bind::Bool(v) => args.add(*v),
-        Bind::Text(v) => args.add(v.clone()),
-        Bind::Time(v) => args.add(*v),
+        Bind::I64(v) => args.add(v),
+        Bind::I32(v) => args.add(v),
+        Bind::Bool(v) => args.add(v),
+        Bind::Text(v) => args.add(v),
+        Bind::Time(v) => args.add(v),
+        Bind::Ids(v) => args.add(v.into_iter().map(|id| id as i64).collect::<Vec<i64>>()),
     };
     r.map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn add_lite(args: &mut SqliteArguments<'_>, b: &Bind) -> Result<(), StoreError> {
+fn add_lite(args: &mut SqliteArguments<'_>, b: Bind) -> Result<(), StoreError> {
     let r = match b {
-        Bind::I64(v) => args.add(*v),
-        Bind::I32(v) => args.add(*v),
-        Bind::Bool(v) => args.add(*v),
-        Bind::Text(v) => args.add(v.clone()),
-        Bind::Time(v) => args.add(*v),
+        Bind::I64(v) => args.add(v),
+        Bind::I32(v) => args.add(v),
+        Bind::Bool(v) => args.add(v),
+        Bind::Text(v) => args.add(v),
+        Bind::Time(v) => args.add(v),
+        Bind::Ids(v) => args.add(ids_json(&v)),
     };
     r.map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A list of ids as SQLite keeps it: a JSON array.
+pub(super) fn ids_json(ids: &[u64]) -> String {
+    let mut out = String::with_capacity(ids.len() * 9 + 2);
+    out.push('[');
+    let mut buffer = itoa::Buffer::new();
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(buffer.format(*id));
+    }
+    out.push(']');
+    out
 }
 
 /// The columns of a row, by position, on either backend.
@@ -162,13 +186,17 @@ pub trait Cells {
     fn opt_i64(&self, i: usize) -> Result<Option<i64>, StoreError>;
     fn bool(&self, i: usize) -> Result<bool, StoreError>;
     fn text(&self, i: usize) -> Result<String, StoreError>;
-    fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError>;
     fn time(&self, i: usize) -> Result<chrono::DateTime<chrono::Utc>, StoreError>;
+    /// A list of ids (`Bind::Ids`).
+    fn ids(&self, i: usize) -> Result<Vec<u64>, StoreError>;
 }
 
 macro_rules! cells {
-    ($row:ty) => {
+    ($row:ty, $ids:expr) => {
         impl Cells for $row {
+            fn ids(&self, i: usize) -> Result<Vec<u64>, StoreError> {
+                $ids(self, i)
+            }
             fn i64(&self, i: usize) -> Result<i64, StoreError> {
                 self.try_get::<i64, _>(i).map_err(err)
             }
@@ -181,9 +209,6 @@ macro_rules! cells {
             fn text(&self, i: usize) -> Result<String, StoreError> {
                 self.try_get::<String, _>(i).map_err(err)
             }
-            fn bytes(&self, i: usize) -> Result<Vec<u8>, StoreError> {
-                self.try_get::<Vec<u8>, _>(i).map_err(err)
-            }
             fn time(&self, i: usize) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
                 self.try_get::<chrono::DateTime<chrono::Utc>, _>(i).map_err(err)
             }
@@ -191,8 +216,13 @@ macro_rules! cells {
     };
 }
 
-cells!(sqlx::postgres::PgRow);
-cells!(sqlx::sqlite::SqliteRow);
+cells!(sqlx::postgres::PgRow, |row: &sqlx::postgres::PgRow, i| {
+    Ok(row.try_get::<Vec<i64>, _>(i).map_err(err)?.into_iter().map(|id| id as u64).collect())
+});
+cells!(sqlx::sqlite::SqliteRow, |row: &sqlx::sqlite::SqliteRow, i| {
+    let text = row.try_get::<String, _>(i).map_err(err)?;
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("a list of ids: {e}")))
+});
 
 /// A value in PostgreSQL's COPY text format.
 pub fn copy_text(out: &mut Vec<u8>, value: &str) {
@@ -214,6 +244,12 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_for_postgres() {
         assert_eq!(numbered("SELECT ? + ?, 'x'"), "SELECT $1 + $2, 'x'");
+    }
+
+    #[test]
+    fn ids_are_json_arrays_on_sqlite() {
+        assert_eq!(ids_json(&[]), "[]");
+        assert_eq!(ids_json(&[3, 17, u64::from(u32::MAX)]), "[3,17,4294967295]");
     }
 
     #[test]

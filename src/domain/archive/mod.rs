@@ -3,6 +3,8 @@ use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 
+pub mod aggregate;
+
 /// The first day the archive has in the format git-collector reads; older days are refused.
 pub const ARCHIVE_START: NaiveDate = match NaiveDate::from_ymd_opt(2015, 1, 1) {
     Some(day) => day,

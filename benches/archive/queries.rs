@@ -1,0 +1,2 @@
+//! Query benchmark (placeholder until the query part is written).
+pub async fn bench() {}
