@@ -20,8 +20,8 @@ use git_collector::config::{Cli, Config};
 use git_collector::crawler::{Count, Progress};
 use git_collector::domain::Target;
 use git_collector::jobs::foreground::ForegroundRun;
+use git_collector::jobs::Services;
 use git_collector::jobs::WorkerSettings;
-use git_collector::startup::Services;
 use sea_orm::DatabaseConnection;
 
 struct Params {

@@ -12,8 +12,9 @@ use crate::crawler::{Count, Progress, RepoOutcome};
 use crate::domain::archive::DayRange;
 use crate::domain::Target;
 use crate::jobs::foreground::{ForegroundReport, ForegroundRun};
+use crate::jobs::Services;
 use crate::jobs::{schedule, WorkerSettings};
-use crate::startup::{shutdown_signal, Application, Services};
+use crate::startup::{shutdown_signal, Application};
 use crate::store::db;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -2,6 +2,10 @@
 //! OpenMetrics text format (which Prometheus scrapes).
 use std::time::Duration;
 
+use entity::archive_hour::HourStatus;
+use entity::refresh_job::JobStatus;
+use sea_orm::ActiveEnum;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -154,8 +158,10 @@ impl Metrics {
         out
     }
 
-    pub fn observe_job(&self, status: &str, took: Duration) {
-        self.job_seconds.get_or_create(&StatusLabel { status: status.to_string() }).observe(took.as_secs_f64());
+    pub fn observe_job(&self, status: JobStatus, took: Duration) {
+        self.job_seconds
+            .get_or_create(&StatusLabel { status: status.as_str().to_string() })
+            .observe(took.as_secs_f64());
     }
 
     pub fn observe_http(&self, route: &str, took: Duration) {
@@ -178,8 +184,8 @@ impl Metrics {
     }
 
     /// An archive hour settled (`imported`, `missing`, `failed`) with its events and bytes.
-    pub fn archive_hour(&self, status: &str, events: u64, bytes: u64) {
-        self.archive_hours.get_or_create(&StatusLabel { status: status.to_string() }).inc();
+    pub fn archive_hour(&self, status: HourStatus, events: u64, bytes: u64) {
+        self.archive_hours.get_or_create(&StatusLabel { status: status.to_value() }).inc();
         self.archive_events.inc_by(events);
         self.archive_bytes.inc_by(bytes);
     }
@@ -196,8 +202,8 @@ mod tests {
     #[test]
     fn every_metric_has_help_and_histograms_are_cumulative() {
         let m = Metrics::default();
-        m.observe_job("SUCCEEDED", Duration::from_millis(30));
-        m.observe_job("SUCCEEDED", Duration::from_secs(3));
+        m.observe_job(JobStatus::Succeeded, Duration::from_millis(30));
+        m.observe_job(JobStatus::Succeeded, Duration::from_secs(3));
         m.github_answer(Some(304));
         m.github_remaining("0", 4999);
         let out = m.render();

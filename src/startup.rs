@@ -9,59 +9,15 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::crawler::Crawler;
 use crate::graphql;
 use crate::http::{self, AppState};
-use crate::jobs::archive::Archiving;
-use crate::jobs::{schedule, JobQueue, WorkerPool, WorkerSettings};
-use crate::metrics::Metrics;
-use crate::store::db;
+use crate::jobs::{schedule, Services, WorkerPool, WorkerSettings};
 
 pub struct Application {
     listener: TcpListener,
     state: AppState,
     workers: WorkerPool,
     port: u16,
-}
-
-/// The parts every verb that runs jobs needs: the database, the queue, the crawler, the archive
-/// reader, metrics.
-pub struct Services {
-    pub db: DatabaseConnection,
-    pub queue: JobQueue,
-    pub crawler: Crawler,
-    pub archiving: Archiving,
-    pub metrics: Arc<Metrics>,
-}
-
-impl Services {
-    /// Connects and migrates the database, and sets up the GitHub client and the archive reader.
-    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        let db = db::connect(&config.database.url).await?;
-        db::migrate(&db).await?;
-        Self::on(db, config)
-    }
-
-    /// The services of `config` on a database already connected and migrated.
-    pub fn on(db: DatabaseConnection, config: &Config) -> anyhow::Result<Self> {
-        let metrics = Arc::new(Metrics::default());
-        let crawler = Crawler::from_config(db.clone(), &config.github, metrics.clone())
-            .context("cannot set up the GitHub client")?;
-        let archiving = Archiving::from_config(&config.archive)
-            .map_err(|e| anyhow::anyhow!("cannot set up the archive reader: {e}"))?;
-        Ok(Self { queue: JobQueue::new(db.clone()), db, crawler, archiving, metrics })
-    }
-
-    /// The workers of these services.
-    pub fn workers(&self, settings: WorkerSettings) -> WorkerPool {
-        WorkerPool::new(
-            self.queue.clone(),
-            self.crawler.clone(),
-            self.archiving.clone(),
-            settings,
-            self.metrics.clone(),
-        )
-    }
 }
 
 impl Application {

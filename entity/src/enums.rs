@@ -139,3 +139,15 @@ impl HourStatus {
         matches!(self, HourStatus::Imported | HourStatus::Missing)
     }
 }
+
+/// What a schedule does when it fires (its firings are recorded under it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ScheduleTask {
+    /// Refresh every account of GITHUB_OWNERS and every repository added with refreshRepo.
+    #[sea_orm(string_value = "crawl")]
+    Crawl,
+    /// Import GH Archive from ARCHIVE_FROM up to the last complete hour.
+    #[sea_orm(string_value = "archive")]
+    Archive,
+}

@@ -2,12 +2,14 @@
 //! that fire together enqueue once.
 use sea_orm::entity::prelude::*;
 
+pub use crate::enums::ScheduleTask;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "schedule_firings")]
 pub struct Model {
-    /// Which schedule: `crawl` or `archive`.
+    /// Which schedule.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub schedule: String,
+    pub schedule: ScheduleTask,
     #[sea_orm(primary_key, auto_increment = false)]
     pub fired_at: DateTimeUtc,
 }

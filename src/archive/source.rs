@@ -19,6 +19,17 @@ pub enum FetchError {
     File { path: String, source: io::Error },
 }
 
+/// Why the archive cannot be read from the configured URL.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    #[error("`{0}` is not a local path")]
+    NotAPath(Url),
+    #[error("unsupported scheme `{0}` (http, https or file)")]
+    Scheme(String),
+}
+
 /// An open hour file, its compressed bytes to be read from a blocking thread.
 pub enum Opened {
     /// 404, or no such file in the mirror: the archive has a gap here.
@@ -43,7 +54,7 @@ const QUEUED_CHUNKS: usize = 16;
 
 impl ArchiveSource {
     /// `url` is `http(s)://…` or `file:///path/to/mirror`.
-    pub fn new(url: &Url, timeout: Duration) -> Result<Self, String> {
+    pub fn new(url: &Url, timeout: Duration) -> Result<Self, SourceError> {
         match url.scheme() {
             "http" | "https" => {
                 let client = reqwest::Client::builder()
@@ -51,14 +62,14 @@ impl ArchiveSource {
                     .read_timeout(timeout)
                     .user_agent(concat!("git-collector/", env!("CARGO_PKG_VERSION")))
                     .build()
-                    .map_err(|e| e.to_string())?;
+                    .map_err(SourceError::Client)?;
                 Ok(Self { base: Base::Http { url: url.clone(), client } })
             }
             "file" => {
-                let path = url.to_file_path().map_err(|()| format!("`{url}` is not a local path"))?;
+                let path = url.to_file_path().map_err(|()| SourceError::NotAPath(url.clone()))?;
                 Ok(Self { base: Base::Dir(path) })
             }
-            other => Err(format!("unsupported scheme `{other}` (http, https or file)")),
+            other => Err(SourceError::Scheme(other.to_string())),
         }
     }
 

@@ -192,7 +192,7 @@ impl Crawler {
         track: bool,
         progress: &Progress,
     ) -> Result<RepoOutcome, RepoError> {
-        let known = store::repositories::find_by_name(&self.db, target.owner.as_str(), target.name.as_str()).await?;
+        let known = store::repositories::find_by_name(&self.db, target).await?;
         // A repository its account's job just listed (`track` false), or that GitHub described
         // within the cache TTL, is refreshed without asking GitHub for its description again:
         // an unchanged repository then costs one 304.

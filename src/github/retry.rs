@@ -107,7 +107,8 @@ pub fn secondary_limit(headers: &HeaderMap, message: Option<&str>, timing: &Timi
 pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        // Capped like a date: a garbled header must not park a token for days.
+        return Some(Duration::from_secs(secs).min(MAX_RESET_WAIT));
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
     Some((at - now).to_std().unwrap_or(Duration::ZERO).min(MAX_RESET_WAIT))
@@ -224,6 +225,8 @@ mod tests {
         let past = headers(&[("retry-after", "Wed, 21 Oct 2015 07:00:00 GMT")]);
         assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        let huge = headers(&[("retry-after", "99999999")]);
+        assert_eq!(retry_after(&huge, now), Some(MAX_RESET_WAIT));
     }
 
     #[test]

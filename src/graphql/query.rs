@@ -13,7 +13,7 @@ use super::jobs::{self, RefreshJob, RefreshJobConnection};
 use super::monthly::{self, MonthlyArgs, MonthlyConnection, MonthlyOrder};
 use super::repository::{self, page_complexity, Repository, RepositoryConnection};
 use super::scalars::Date;
-use crate::domain::{OwnerLogin, RepoName};
+use crate::domain::{OwnerLogin, RepoName, RepoRef};
 use crate::store;
 use crate::store::archive::queries::{DeveloperFilter, RepositoryFilter};
 use entity::refresh_job::JobStatus;
@@ -92,10 +92,9 @@ impl Query {
 
     /// The repository currently named `owner/name`, if it is known.
     async fn repository(&self, ctx: &Context<'_>, owner: String, name: String) -> ApiResult<Option<Repository>> {
-        let owner = OwnerLogin::parse(&owner)?;
-        let name = RepoName::parse(&name)?;
+        let repo = RepoRef::new(OwnerLogin::parse(&owner)?, RepoName::parse(&name)?);
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        Ok(store::repositories::find_by_name(db, owner.as_str(), name.as_str()).await?.map(Repository))
+        Ok(store::repositories::find_by_name(db, &repo).await?.map(Repository))
     }
 
     async fn refresh_job(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<RefreshJob>> {

@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use entity::archive_hour;
+use entity::archive_hour::{self, HourStatus};
 use entity::refresh_job::{self, JobTrigger};
 use sea_orm::DatabaseConnection;
 use tokio::sync::watch;
 
 use super::retry::patiently;
 use crate::archive::import::{import_hour, HourOutcome, ImportSettings};
-use crate::archive::source::ArchiveSource;
+use crate::archive::source::{ArchiveSource, SourceError};
 use crate::config::ArchiveConfig;
 use crate::domain::archive::{DayRange, Hour};
 use crate::metrics::Metrics;
@@ -31,7 +31,7 @@ pub struct Archiving {
 }
 
 impl Archiving {
-    pub fn from_config(config: &ArchiveConfig) -> Result<Self, String> {
+    pub fn from_config(config: &ArchiveConfig) -> Result<Self, SourceError> {
         Ok(Self {
             source: ArchiveSource::new(&config.url, Duration::from_millis(config.timeout_ms))?,
             import: ImportSettings {
@@ -208,15 +208,15 @@ pub async fn run_hour(
     let took_ms = started.elapsed().as_millis() as u64;
     match (&outcome, settled) {
         (Ok(HourOutcome::Imported(read)), Ok(true)) => {
-            metrics.archive_hour("imported", read.part.events, read.bytes);
+            metrics.archive_hour(HourStatus::Imported, read.part.events, read.bytes);
             tracing::info!(parent: &span, events = read.part.events, skipped = read.part.skipped_lines, took_ms, "hour imported");
         }
         (Ok(HourOutcome::Missing), Ok(true)) => {
-            metrics.archive_hour("missing", 0, 0);
+            metrics.archive_hour(HourStatus::Missing, 0, 0);
             tracing::info!(parent: &span, "hour missing from the archive (404)");
         }
         (Err(err), Ok(true)) => {
-            metrics.archive_hour("failed", 0, 0);
+            metrics.archive_hour(HourStatus::Failed, 0, 0);
             tracing::warn!(parent: &span, error = %err, "hour failed");
         }
         (_, Ok(false)) => tracing::warn!(parent: &span, "the hour's lease passed to another worker: nothing written"),

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use entity::refresh_job::{self, JobTrigger};
 use tokio::sync::{mpsc, watch};
 
+use super::Services;
 use super::{JobQueue, RepoReport, WorkerPool, WorkerSettings};
 use crate::crawler::Progress;
 use crate::domain::Target;
-use crate::startup::Services;
 use crate::store::{self, jobs::ClaimScope, StoreError};
 
 /// Jobs queued for the foreground, with the workers that will run them.

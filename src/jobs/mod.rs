@@ -4,6 +4,7 @@ pub mod archive;
 pub mod foreground;
 mod retry;
 pub mod schedule;
+mod services;
 mod worker;
 
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use entity::refresh_job::{self, JobTrigger};
 use sea_orm::DatabaseConnection;
 use tokio::sync::{broadcast, Notify};
 
+pub use services::Services;
 pub use worker::{RepoReport, WorkerPool, WorkerSettings};
 
 use crate::domain::Target;

@@ -13,24 +13,7 @@ use crate::domain::archive::DayRange;
 use crate::domain::{Schedule, Target};
 use crate::store::{self, StoreError};
 
-/// What a schedule does when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Task {
-    /// Refresh every account of GITHUB_OWNERS and every repository added with refreshRepo.
-    Crawl,
-    /// Import GH Archive from ARCHIVE_FROM up to the last complete hour.
-    Archive,
-}
-
-impl Task {
-    /// The name a firing is recorded under.
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Crawl => "crawl",
-            Task::Archive => "archive",
-        }
-    }
-}
+pub use entity::schedule_firing::ScheduleTask as Task;
 
 /// The schedules of `config`: the crawl, and the archive import when ARCHIVE_FROM is set.
 pub fn schedules(config: &Config) -> Vec<(Schedule, Task)> {
@@ -64,7 +47,7 @@ pub async fn run(
         for (schedule, task) in &schedules {
             if schedule.next_after(after) == Some(at) {
                 if let Err(err) = fire(config, queue, *task, at).await {
-                    tracing::error!(error = %err, task = task.name(), "the schedule could not queue its jobs");
+                    tracing::error!(error = %err, task = ?task, "the schedule could not queue its jobs");
                 }
             }
         }
@@ -74,7 +57,7 @@ pub async fn run(
 
 /// One firing of `task` at `at`: the first replica to record the firing enqueues.
 pub async fn fire(config: &Config, queue: &JobQueue, task: Task, at: DateTime<Utc>) -> Result<usize, StoreError> {
-    if !store::jobs::record_firing(queue.db(), task.name(), at).await? {
+    if !store::jobs::record_firing(queue.db(), task, at).await? {
         return Ok(0);
     }
     let targets = match task {
@@ -84,7 +67,7 @@ pub async fn fire(config: &Config, queue: &JobQueue, task: Task, at: DateTime<Ut
     for target in &targets {
         queue.enqueue(target, JobTrigger::Schedule).await?;
     }
-    tracing::info!(%at, task = task.name(), jobs = targets.len(), "scheduled jobs queued");
+    tracing::info!(%at, ?task, jobs = targets.len(), "scheduled jobs queued");
     Ok(targets.len())
 }
 
@@ -103,18 +86,19 @@ pub async fn scheduled_targets(config: &Config, db: &DatabaseConnection) -> Resu
     Ok(targets)
 }
 
-/// The days the archive schedule imports at `now`: from ARCHIVE_FROM (or, once hours are in,
-/// from two days before the last one, where the archive may still publish late) to today. Only
-/// complete hours are imported, and hours already imported are never imported again.
+/// The days the archive schedule imports at `now`: from the first day since ARCHIVE_FROM with an
+/// hour not imported yet (or from two days ago, where the archive may still publish hours it
+/// lacked) to today. Only complete hours are imported, and imported hours never again.
 pub async fn archive_target(
     config: &Config,
     db: &DatabaseConnection,
     now: DateTime<Utc>,
 ) -> Result<Option<Target>, StoreError> {
     let Some(from) = config.archive.from else { return Ok(None) };
-    let resume = store::archive::ledger::last_settled(db).await?.map(|h| h.plus(-48).day());
-    let start = resume.map_or(from, |r| r.max(from));
+    let unsettled = store::archive::ledger::first_unsettled_day(db, from).await?;
+    let recheck = (now - chrono::Duration::hours(48)).date_naive();
     let today = now.date_naive();
+    let start = unsettled.min(recheck).max(from).min(today);
     Ok(DayRange::new(start, today.max(start)).ok().map(Target::Archive))
 }
 

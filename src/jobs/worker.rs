@@ -194,8 +194,11 @@ impl WorkerPool {
     /// jobs the grace period, and puts the rest back in the queue.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let repo_slots = Arc::new(Semaphore::new(self.settings.repo_slots.max(1)));
-        // Account and archive jobs mostly follow the units they queued.
-        let follower_slots = Arc::new(Semaphore::new(self.settings.repo_slots.max(1)));
+        // Account and archive jobs mostly follow the units they queued (repository jobs, hours),
+        // each kind in slots of its own: an archive import never waits for a crawl, nor the
+        // other way round.
+        let account_slots = Arc::new(Semaphore::new(self.settings.repo_slots.max(1)));
+        let archive_slots = Arc::new(Semaphore::new(self.settings.hour_slots.max(1)));
         let hour_slots = Arc::new(Semaphore::new(self.settings.hour_slots.max(1)));
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut running = JoinSet::new();
@@ -249,8 +252,8 @@ impl WorkerPool {
                 }
                 for (kind, slots) in [
                     (JobKind::Repository, &repo_slots),
-                    (JobKind::Account, &follower_slots),
-                    (JobKind::Archive, &follower_slots),
+                    (JobKind::Account, &account_slots),
+                    (JobKind::Archive, &archive_slots),
                 ] {
                     let Ok(permit) = slots.clone().try_acquire_owned() else { continue };
                     let lease_until = Utc::now() + chrono::Duration::from_std(self.settings.lease).unwrap_or_default();
@@ -369,7 +372,7 @@ impl WorkerPool {
                 match finished {
                     Ok(true) => {
                         let label = status.as_str();
-                        self.metrics.observe_job(label, started.elapsed());
+                        self.metrics.observe_job(status, started.elapsed());
                         match &error {
                             Some(error) => tracing::warn!(parent: &span, status = label, error, took_ms, "job ended"),
                             None => tracing::info!(parent: &span, status = label, took_ms, "job ended"),

@@ -238,8 +238,8 @@ pub async fn claim(
     let backend = db.get_database_backend();
     let now = Utc::now();
     let (p, lock) = match backend {
-        DbBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE SKIP LOCKED"),
-        _ => (["?1", "?2", "?3", "?4"], ""),
+        DbBackend::Postgres => (["$1", "$2", "$3", "$4", "$5", "$6"], " FOR UPDATE SKIP LOCKED"),
+        _ => (["?1", "?2", "?3", "?4", "?5", "?6"], ""),
     };
     let scope_clause = match scope {
         ClaimScope::All => String::new(),
@@ -250,18 +250,27 @@ pub async fn claim(
         }
     };
     let sql = format!(
-        "UPDATE refresh_jobs SET status = 'RUNNING', lease_owner = {w}, lease_expires_at = {until}, \
+        "UPDATE refresh_jobs SET status = {running}, lease_owner = {w}, lease_expires_at = {until}, \
          started_at = COALESCE(started_at, {now}), attempts = attempts + 1, updated_at = {now} \
          WHERE id = (SELECT id FROM refresh_jobs WHERE kind = {kind} AND attempts < {max}{scope_clause} AND \
-         (status = 'QUEUED' OR (status = 'RUNNING' AND lease_expires_at < {now})) ORDER BY id LIMIT 1{lock}) \
+         (status = {queued} OR (status = {running} AND lease_expires_at < {now})) ORDER BY id LIMIT 1{lock}) \
          RETURNING *",
         w = p[0],
         until = p[1],
         now = p[2],
         kind = p[3],
+        running = p[4],
+        queued = p[5],
         max = MAX_ATTEMPTS,
     );
-    let values: Vec<Value> = vec![worker.into(), lease_until.into(), now.into(), kind.into()];
+    let values: Vec<Value> = vec![
+        worker.into(),
+        lease_until.into(),
+        now.into(),
+        kind.into(),
+        JobStatus::Running.into(),
+        JobStatus::Queued.into(),
+    ];
     let tx = begin_write(db).await?;
     let job = refresh_job::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
@@ -417,11 +426,11 @@ pub async fn count_by_status(db: &impl ConnectionTrait) -> Result<Vec<(JobStatus
 /// Records one firing of the schedule named `schedule`; true for the first replica to record it.
 pub async fn record_firing(
     db: &DatabaseConnection,
-    schedule: &str,
+    schedule: schedule_firing::ScheduleTask,
     fired_at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let tx = begin_write(db).await?;
-    let row = schedule_firing::ActiveModel { schedule: Set(schedule.to_string()), fired_at: Set(fired_at) };
+    let row = schedule_firing::ActiveModel { schedule: Set(schedule), fired_at: Set(fired_at) };
     let inserted = schedule_firing::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([schedule_firing::Column::Schedule, schedule_firing::Column::FiredAt])

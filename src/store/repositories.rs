@@ -156,14 +156,10 @@ pub async fn of_account(db: &impl ConnectionTrait, account_id: i64) -> Result<Ve
 }
 
 /// The repository currently named `owner/name` (case-insensitive).
-pub async fn find_by_name(
-    db: &impl ConnectionTrait,
-    owner: &str,
-    name: &str,
-) -> Result<Option<repository::Model>, StoreError> {
+pub async fn find_by_name(db: &impl ConnectionTrait, repo: &RepoRef) -> Result<Option<repository::Model>, StoreError> {
     Ok(repository::Entity::find()
-        .filter(repository::Column::OwnerKey.eq(owner.to_ascii_lowercase()))
-        .filter(repository::Column::NameKey.eq(name.to_ascii_lowercase()))
+        .filter(repository::Column::OwnerKey.eq(repo.owner.key()))
+        .filter(repository::Column::NameKey.eq(repo.name.key()))
         .order_by_asc(repository::Column::IsGone)
         .order_by_desc(repository::Column::Id)
         .one(db)

@@ -642,3 +642,53 @@ async fn the_upgrade_moves_summed_days_over_and_reads_unsummed_hours_again() {
     assert!(hour.1.unwrap_or_default().contains("read again"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_schedule_imports_from_the_first_hour_not_imported_since_archive_from() {
+    use entity::archive_hour::{self, HourStatus};
+    use git_collector::domain::archive::{day_number, DayRange, Hour};
+    use git_collector::domain::Target;
+    use git_collector::jobs::schedule::archive_target;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let test_db = TestDb::new().await;
+    let db = test_db.connect().await;
+    git_collector::store::db::migrate(&db).await.unwrap();
+    let config = crate::helpers::test_config(&test_db.url, &["--archive-from", "2024-05-01"]);
+    let now = chrono::DateTime::parse_from_rfc3339("2024-05-10T12:30:00Z").unwrap().to_utc();
+    let range = |from: &str| Some(Target::Archive(DayRange::new(day(from), day("2024-05-10")).unwrap()));
+    assert_eq!(archive_target(&config, &db, now).await.unwrap(), range("2024-05-01"), "nothing imported yet");
+    let settle = |d: &str, status: HourStatus| {
+        let d = day(d);
+        (0..24).map(move |h| archive_hour::ActiveModel {
+            hour_at: Set(Hour::of_day(d, h).start()),
+            day: Set(day_number(d)),
+            status: Set(status),
+            attempts: Set(1),
+            applied: Set(true),
+            ..Default::default()
+        })
+    };
+    // 05-01 imported, 05-02 not at all, 05-03 imported: the gap is imported, not skipped.
+    for d in ["2024-05-01", "2024-05-03"] {
+        archive_hour::Entity::insert_many(settle(d, HourStatus::Imported)).exec(&db).await.unwrap();
+    }
+    assert_eq!(archive_target(&config, &db, now).await.unwrap(), range("2024-05-02"));
+    // A day whose hours all answered 404 is settled too; a failed hour is not.
+    archive_hour::Entity::insert_many(settle("2024-05-02", HourStatus::Missing)).exec(&db).await.unwrap();
+    let mut hours: Vec<_> = settle("2024-05-04", HourStatus::Imported).collect();
+    hours[5].status = Set(HourStatus::Failed);
+    archive_hour::Entity::insert_many(hours).exec(&db).await.unwrap();
+    assert_eq!(archive_target(&config, &db, now).await.unwrap(), range("2024-05-04"));
+    // All settled up to yesterday: the last two days are asked again (late hours), up to today.
+    archive_hour::Entity::delete_many().exec(&db).await.unwrap();
+    for d in 1..=9 {
+        archive_hour::Entity::insert_many(settle(&format!("2024-05-{d:02}"), HourStatus::Imported))
+            .exec(&db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(archive_target(&config, &db, now).await.unwrap(), range("2024-05-08"));
+    // Without ARCHIVE_FROM there is no scheduled import.
+    let plain = crate::helpers::test_config(&test_db.url, &[]);
+    assert_eq!(archive_target(&plain, &db, now).await.unwrap(), None);
+}

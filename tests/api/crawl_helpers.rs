@@ -5,8 +5,8 @@ use entity::refresh_job::JobTrigger;
 use entity::{contributor, first_contribution, monthly_first_contributors as monthly, repository};
 use git_collector::domain::Target;
 use git_collector::jobs::foreground::{ForegroundReport, ForegroundRun};
+use git_collector::jobs::Services;
 use git_collector::jobs::WorkerSettings;
-use git_collector::startup::Services;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::fake_github::FakeGitHub;
@@ -52,8 +52,8 @@ impl CrawlEnv {
     }
 
     pub async fn repo(&self, full: &str) -> repository::Model {
-        let (owner, name) = full.split_once('/').unwrap();
-        git_collector::store::repositories::find_by_name(&self.db, owner, name)
+        let repo = git_collector::domain::RepoRef::parse(full).unwrap();
+        git_collector::store::repositories::find_by_name(&self.db, &repo)
             .await
             .unwrap()
             .expect("repository stored")

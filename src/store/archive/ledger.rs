@@ -1,6 +1,6 @@
 //! The ledger of hour files: planned by archive jobs, claimed by workers under a lease, settled
 //! once (imported with its aggregates, or missing) in one transaction with the hour's row.
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::archive_hour::{self, HourStatus};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::domain::archive::aggregate::HourPart;
-use crate::domain::archive::{day_number, DayRange, Hour};
+use crate::domain::archive::{day_date, day_number, DayRange, Hour};
 use crate::store::db::begin_write;
 use crate::store::{StoreError, BATCH_ROWS};
 
@@ -75,10 +75,11 @@ pub async fn claim(
     let backend = db.get_database_backend();
     let now = Utc::now();
     let (p, lock) = match backend {
-        DbBackend::Postgres => (["$1", "$2", "$3"], " FOR UPDATE SKIP LOCKED"),
-        _ => (["?1", "?2", "?3"], ""),
+        DbBackend::Postgres => (["$1", "$2", "$3", "$4", "$5"], " FOR UPDATE SKIP LOCKED"),
+        _ => (["?1", "?2", "?3", "?4", "?5"], ""),
     };
-    let mut values: Vec<Value> = vec![worker.into(), lease_until.into(), now.into()];
+    let mut values: Vec<Value> =
+        vec![worker.into(), lease_until.into(), now.into(), HourStatus::Running.into(), HourStatus::Queued.into()];
     let scope = match ranges {
         None => String::new(),
         Some([]) => " AND 1 = 0".to_string(),
@@ -98,14 +99,16 @@ pub async fn claim(
         }
     };
     let sql = format!(
-        "UPDATE archive_hours SET status = 'running', lease_owner = {w}, lease_expires_at = {until}, \
+        "UPDATE archive_hours SET status = {running}, lease_owner = {w}, lease_expires_at = {until}, \
          attempts = attempts + 1 \
          WHERE hour_at = (SELECT hour_at FROM archive_hours WHERE attempts < {max}{scope} AND \
-         (status = 'queued' OR (status = 'running' AND lease_expires_at < {now})) ORDER BY hour_at LIMIT 1{lock}) \
+         (status = {queued} OR (status = {running} AND lease_expires_at < {now})) ORDER BY hour_at LIMIT 1{lock}) \
          RETURNING *",
         w = p[0],
         until = p[1],
         now = p[2],
+        running = p[3],
+        queued = p[4],
         max = MAX_ATTEMPTS,
     );
     let tx = begin_write(db).await?;
@@ -367,12 +370,26 @@ pub async fn day_pending(db: &impl ConnectionTrait, day: i32) -> Result<bool, St
         .is_some())
 }
 
-/// The last hour imported or found missing, if any: where the schedule goes on from.
-pub async fn last_settled(db: &impl ConnectionTrait) -> Result<Option<Hour>, StoreError> {
-    Ok(archive_hour::Entity::find()
+/// The first day from `from` on with an hour that is neither imported nor missing: where the
+/// schedule goes on from.
+pub async fn first_unsettled_day(db: &impl ConnectionTrait, from: NaiveDate) -> Result<NaiveDate, StoreError> {
+    let settled: Vec<(i32, i64)> = archive_hour::Entity::find()
+        .select_only()
+        .column(archive_hour::Column::Day)
+        .column_as(archive_hour::Column::HourAt.count(), "n")
+        .filter(archive_hour::Column::Day.gte(day_number(from)))
         .filter(archive_hour::Column::Status.is_in([HourStatus::Imported, HourStatus::Missing]))
-        .order_by_desc(archive_hour::Column::HourAt)
-        .one(db)
-        .await?
-        .map(|h| Hour::from(h.hour_at)))
+        .group_by(archive_hour::Column::Day)
+        .order_by_asc(archive_hour::Column::Day)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut day = day_number(from);
+    for (settled_day, hours) in settled {
+        if settled_day != day || hours < 24 {
+            break;
+        }
+        day += 1;
+    }
+    Ok(day_date(day))
 }
