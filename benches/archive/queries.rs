@@ -219,11 +219,11 @@ async fn fill(db: &DatabaseConnection, scale: &Scale) {
         let d = format!("CAST({} AS BIGINT)", first + day);
         let a = actor(&d, "i");
         // Commits: r⁶ × 60 for r uniform in [0, 1): most developers 0, a few many.
-        let commits = "CAST(r * r * r * r * r * r * 60 AS BIGINT)";
+        let commits = "CAST(r * r * r * r * r * r * 60 AS INTEGER)";
         db.execute_unprepared(&format!(
-            "INSERT INTO archive_developer_days (day, actor_key, actor_id, login, seen_key, is_bot, events, pushes, \
-             commits, pushes_unknown) SELECT {d}, {k}, {a}, 'dev-' || {a}, {d} * 10000000 + i, \
-             CASE WHEN {a} % 50 = 7 THEN {t} ELSE {f} END, 3, CASE WHEN {c} > 0 THEN 1 ELSE 0 END, {c}, 0 \
+            "INSERT INTO archive_developer_rows (lvl, start, actor_key, actor_id, login, seen_key, is_bot, days, events, \
+             pushes, commits, pushes_unknown) SELECT 0, {d}, {k}, {a}, 'dev-' || {a}, {d} * 10000000 + i, \
+             CASE WHEN {a} % 50 = 7 THEN {t} ELSE {f} END, 1, 3, CASE WHEN {c} > 0 THEN 1 ELSE 0 END, {c}, 0 \
              FROM (SELECT i, {r} AS r FROM {s}) AS q",
             k = key(&a),
             c = commits,
@@ -251,8 +251,8 @@ async fn fill(db: &DatabaseConnection, scale: &Scale) {
         let n = format!("(CASE WHEN {r} % 100 = 0 THEN 12 ELSE 1 + CAST(r * r * r * 3 AS INTEGER) % 3 END)");
         let name = format!("CASE WHEN {r} % 10 = 0 THEN 'org-' || ({r} % 5000) ELSE 'dev-' || {owner} END");
         db.execute_unprepared(&format!(
-            "INSERT INTO archive_repository_days (day, repo_key, repo_id, name, owner_key, seen_key, events, b_events, \
-             pushes, b_pushes, commits, b_commits, member_ids, bot_member_ids) SELECT {d}, {k}, {r}, \
+            "INSERT INTO archive_repository_rows (lvl, start, repo_key, repo_id, name, owner_key, seen_key, events, \
+             b_events, pushes, b_pushes, commits, b_commits, member_ids, bot_member_ids) SELECT 0, {d}, {k}, {r}, \
              {name} || '/proj-' || {r}, {name}, {d} * 10000000 + i, 4, 0, 2, 0, 3, 0, {m}, {empty} \
              FROM (SELECT i, {random} AS r FROM {s}) AS q",
             k = key(&r),
@@ -267,10 +267,21 @@ async fn fill(db: &DatabaseConnection, scale: &Scale) {
             "INSERT INTO archive_days (day, hours_imported, hours_missing, events, devs, devs_c0, devs_c1, devs_cn, \
              pushes, commits) SELECT {d}, 24, 0, 3 * COUNT(*), COUNT(*), SUM(CASE WHEN commits = 0 THEN 1 ELSE 0 END), \
              SUM(CASE WHEN commits = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN commits > 1 THEN 1 ELSE 0 END), SUM(pushes), \
-             SUM(commits) FROM archive_developer_days WHERE day = {d}"
+             SUM(commits) FROM archive_developer_rows WHERE lvl = 0 AND start = {d}"
         ))
         .await
         .unwrap();
+    }
+    // Blocks of days, as the import builds them once their days are in.
+    let last = first + scale.days - 1;
+    for lvl in 1..=git_collector::store::archive::blocks::MAX_LEVEL {
+        let len = 1i64 << lvl;
+        let mut start = first + (len - first.rem_euclid(len)) % len;
+        while start + len - 1 <= last {
+            let place = git_collector::store::archive::rows::Place { lvl, start: start as i32 };
+            git_collector::store::archive::blocks::build(db, place).await.unwrap();
+            start += len;
+        }
     }
     db.execute_unprepared(if pg { "VACUUM ANALYZE" } else { "ANALYZE" }).await.unwrap();
 }

@@ -89,6 +89,7 @@ impl HourFold {
             login: event.actor.login.to_string(),
             seen,
             bot,
+            days: 1,
             events: 0,
             pushes: 0,
             commits: 0,

@@ -16,9 +16,9 @@ use super::retry::patiently;
 use crate::archive::import::{import_hour, HourOutcome, ImportSettings};
 use crate::archive::source::{ArchiveSource, SourceError};
 use crate::config::ArchiveConfig;
-use crate::domain::archive::{DayRange, Hour};
+use crate::domain::archive::{day_number, DayRange, Hour};
 use crate::metrics::Metrics;
-use crate::store::archive::{days, ledger};
+use crate::store::archive::{blocks, days, ledger};
 use crate::store::StoreError;
 
 /// How the archive is read, and the hours this process is reading.
@@ -125,6 +125,10 @@ pub async fn run_job(
     // Imported hours that are not in their day yet (a worker died between the two steps).
     for day in patiently("reading archive days", patience, || ledger::days_to_apply(db, range)).await? {
         patiently("summing an archive day", patience, || days::apply(db, day)).await?;
+    }
+    // Blocks of days the range completed (those a worker did not build after its day).
+    for day in day_number(range.from())..=day_number(range.to()) {
+        patiently("building blocks of days", patience, || blocks::build_after(db, day)).await?;
     }
     let failed = ledger::failures(db, range).await?;
     if failed.is_empty() {
@@ -234,7 +238,14 @@ pub async fn run_hour(
     match ledger::day_pending(db, day).await {
         Ok(false) => match days::apply(db, day).await {
             Ok(applied) if applied.hours > 0 => {
-                tracing::info!(parent: &span, day, hours = applied.hours, merged = applied.merged, "day summed")
+                tracing::info!(parent: &span, day, hours = applied.hours, merged = applied.merged, "day summed");
+                match blocks::build_after(db, day).await {
+                    Ok(0) => {}
+                    Ok(built) => tracing::info!(parent: &span, day, built, "blocks of days built"),
+                    Err(err) => {
+                        tracing::warn!(parent: &span, error = %err, "cannot build blocks of days yet: the job will")
+                    }
+                }
             }
             Ok(_) => {}
             Err(err) => tracing::warn!(parent: &span, error = %err, "cannot sum the day yet: its job will"),

@@ -94,6 +94,18 @@ fn dataset() -> Archive {
             "2024-05-01T01:02:00Z",
         ),
     );
+    // A person added by a bot: a member only with bots (docs/rules.md §7.1).
+    a.event(
+        d1,
+        1,
+        Ev::new(
+            130,
+            Kind::Member { action: "added", member: Some((5, "eve")) },
+            bot,
+            (11, "ben/lib"),
+            "2024-05-01T01:02:30Z",
+        ),
+    );
     a.event(d1, 1, Ev::new(113, Kind::Other("IssueCommentEvent"), ben, (10, "ann/tool"), "2024-05-01T01:03:00Z"));
     a.event(d1, 1, push(114, dan, (14, "dan/y"), "2024-05-01T01:04:00Z", Some(2), Some(2), None));
     // Hour 3 (served after a cut connection): more of the same.
@@ -363,18 +375,42 @@ async fn an_hour_that_arrives_late_is_merged_into_its_day() {
     first.hours.remove(&(day("2024-05-01"), 5));
     fake.publish(&first);
     let app = service(&fake, TestDb::new().await, &[]).await;
-    assert_eq!(import(&app, "2024-05-01", "2024-05-01").await["status"], "SUCCEEDED");
-    assert_activity(&app, &first, day("2024-05-01"), day("2024-05-01")).await;
-    // The archive publishes the missing hour later; importing the day again merges it.
+    assert_eq!(import(&app, "2024-05-01", "2024-05-02").await["status"], "SUCCEEDED");
+    let (d1, d2) = (day("2024-05-01"), day("2024-05-02"));
+    assert_activity(&app, &first, d1, d1).await;
+    // Both days are in: the two days are also one block, and a window of both reads it.
+    assert_eq!(blocks(&app).await, vec![(1, 19_844)]);
+    assert_developers(&app, &first, d1, d2).await;
+    assert_repositories(&app, &first, d1, d2).await;
+    // The archive publishes the missing hour later; importing the day again merges it, and the
+    // block is built again from the changed day.
     fake.publish(&data);
     assert_eq!(import(&app, "2024-05-01", "2024-05-01").await["status"], "SUCCEEDED");
-    let d1 = day("2024-05-01");
     let mut one_day = data.clone();
     one_day.hours.retain(|(d, _), _| *d == d1);
     assert_activity(&app, &one_day, d1, d1).await;
     assert_developers(&app, &one_day, d1, d1).await;
     assert_repositories(&app, &one_day, d1, d1).await;
+    let mut both = data.clone();
+    both.hours.retain(|(d, _), _| *d == d1 || *d == d2);
+    assert_eq!(blocks(&app).await, vec![(1, 19_844)]);
+    assert_developers(&app, &both, d1, d2).await;
+    assert_repositories(&app, &both, d1, d2).await;
     app.stop().await;
+}
+
+/// The blocks of days built: (level, first day).
+async fn blocks(app: &TestApp) -> Vec<(i64, i64)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let rows = app
+        .db
+        .query_all(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT CAST(lvl AS BIGINT) AS lvl, CAST(start AS BIGINT) AS start FROM archive_blocks ORDER BY lvl, start",
+        ))
+        .await
+        .unwrap();
+    rows.iter().map(|r| (r.try_get("", "lvl").unwrap(), r.try_get("", "start").unwrap())).collect()
 }
 
 #[tokio::test]

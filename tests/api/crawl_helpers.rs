@@ -53,10 +53,7 @@ impl CrawlEnv {
 
     pub async fn repo(&self, full: &str) -> repository::Model {
         let repo = git_collector::domain::RepoRef::parse(full).unwrap();
-        git_collector::store::repositories::find_by_name(&self.db, &repo)
-            .await
-            .unwrap()
-            .expect("repository stored")
+        git_collector::store::repositories::find_by_name(&self.db, &repo).await.unwrap().expect("repository stored")
     }
 
     /// The read model of one repository: month "YYYY-MM-01" → new contributors.

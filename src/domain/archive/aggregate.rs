@@ -68,6 +68,8 @@ pub struct DevRow {
     pub seen: u64,
     /// The latest login is a bot's.
     pub bot: bool,
+    /// Days with an event (1 in an hour or a day; more in a block of days).
+    pub days: u32,
     pub events: u32,
     pub pushes: u32,
     pub commits: u64,
@@ -80,6 +82,7 @@ impl DevRow {
     fn absorb(&mut self, other: &mut DevRow) -> bool {
         keep_latest(&mut self.login, &mut self.seen, &other.login, other.seen);
         self.bot = is_bot(&self.login);
+        self.days = self.days.saturating_add(other.days);
         self.events = self.events.saturating_add(other.events);
         self.pushes = self.pushes.saturating_add(other.pushes);
         self.commits = self.commits.saturating_add(other.commits);
@@ -177,7 +180,8 @@ impl ShardRows {
         postcard::from_bytes(bytes)
     }
 
-    /// Sums runs of the same shard (the hours of a day, and a day's rows already stored) into one.
+    /// Sums runs of the same shard (the hours of a day and the day's rows already stored, or the
+    /// halves of a block of days) into one. Days add up: a day's sum sets them to 1 after.
     pub fn sum(runs: Vec<ShardRows>) -> ShardRows {
         let mut devs = Vec::with_capacity(runs.iter().map(|r| r.devs.len()).sum());
         let mut repos = Vec::with_capacity(runs.iter().map(|r| r.repos.len()).sum());
@@ -273,6 +277,7 @@ mod tests {
             login: login.into(),
             seen,
             bot: is_bot(login),
+            days: 1,
             events: 1,
             pushes: u32::from(commits > 0),
             commits,

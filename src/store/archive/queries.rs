@@ -7,6 +7,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::blocks::{self, Window};
 use super::sql::numbered;
 use crate::domain::archive::aggregate::row_key;
 use crate::domain::archive::{day_number, DayRange};
@@ -123,33 +124,33 @@ impl Sql {
 
 /// The developers of the window, summed, with (when `owned`) the repositories they own, as a CTE
 /// `dev` (actor_id, days, pushes, commits, owned).
-fn developers_cte(filter: &DeveloperFilter, owned: bool, values: &mut Vec<Value>) -> String {
-    let (from, to) = (day_number(filter.range.from()), day_number(filter.range.to()));
+fn developers_cte(filter: &DeveloperFilter, window: &Window, owned: bool) -> String {
+    let at = window.clause();
     let bots = if filter.include_bots { "" } else { " AND NOT is_bot" };
-    values.extend([from.into(), to.into()]);
     let mut sql = format!(
-        "agg AS (SELECT actor_id, COUNT(*) AS days, CAST(SUM(pushes) AS BIGINT) AS pushes, \
+        "agg AS (SELECT actor_id, CAST(SUM(days) AS BIGINT) AS days, CAST(SUM(pushes) AS BIGINT) AS pushes, \
          CAST(SUM(commits) AS BIGINT) AS commits, MAX(seen_key) AS seen \
-         FROM archive_developer_days WHERE day BETWEEN ? AND ?{bots} GROUP BY actor_id)"
+         FROM archive_developer_rows WHERE {at}{bots} GROUP BY actor_id)"
     );
     if owned {
-        values.extend([from.into(), to.into(), from.into(), to.into(), from.into(), to.into()]);
         // Each developer's latest login and each repository's latest owner in the window (equal
         // keys, possible only across days, keep the greater text, as summing does).
-        sql.push_str(
+        sql.push_str(&format!(
             ", latest AS (SELECT agg.actor_id, MAX(LOWER(d.login)) AS login_key FROM agg \
-             JOIN archive_developer_days d ON d.day BETWEEN ? AND ? AND d.actor_id = agg.actor_id \
+             JOIN archive_developer_rows d ON {d_at} AND d.actor_id = agg.actor_id \
              AND d.seen_key = agg.seen GROUP BY agg.actor_id), \
-             repo_seen AS (SELECT repo_id, MAX(seen_key) AS seen FROM archive_repository_days \
-             WHERE day BETWEEN ? AND ? GROUP BY repo_id), \
+             repo_seen AS (SELECT repo_id, MAX(seen_key) AS seen FROM archive_repository_rows \
+             WHERE {at} GROUP BY repo_id), \
              repo_owner AS (SELECT r.repo_id, MAX(r.owner_key) AS owner_key FROM repo_seen \
-             JOIN archive_repository_days r ON r.day BETWEEN ? AND ? AND r.repo_id = repo_seen.repo_id \
+             JOIN archive_repository_rows r ON {r_at} AND r.repo_id = repo_seen.repo_id \
              AND r.seen_key = repo_seen.seen GROUP BY r.repo_id), \
              owners AS (SELECT owner_key, COUNT(*) AS n FROM repo_owner GROUP BY owner_key), \
              dev AS (SELECT agg.actor_id, agg.days, agg.pushes, agg.commits, COALESCE(owners.n, 0) AS owned \
              FROM agg JOIN latest ON latest.actor_id = agg.actor_id \
              LEFT JOIN owners ON owners.owner_key = latest.login_key)",
-        );
+            d_at = window.clause_on("d"),
+            r_at = window.clause_on("r"),
+        ));
     } else {
         sql.push_str(", dev AS (SELECT actor_id, days, pushes, commits, 0 AS owned FROM agg)");
     }
@@ -185,8 +186,9 @@ pub async fn developers(
     request: &PageRequest<DeveloperKey>,
 ) -> Result<Page<Developer>, StoreError> {
     let owned = needs_owned(filter);
+    let window = blocks::window(db, filter.range).await?;
     let mut values = Vec::new();
-    let cte = developers_cte(filter, owned, &mut values);
+    let cte = developers_cte(filter, &window, owned);
     let mut conditions = developer_conditions(filter, &mut values);
     let value = match filter.order {
         DeveloperOrder::Commits => "commits",
@@ -223,8 +225,8 @@ pub async fn developers(
         found.reverse();
     }
     let ids: Vec<i64> = found.iter().map(|f| f.0).collect();
-    let logins = latest_logins(db, filter.range, &ids).await?;
-    let owned_counts = if owned { Default::default() } else { owned_by(db, filter.range, &logins).await? };
+    let logins = latest_logins(db, &window, &ids).await?;
+    let owned_counts = if owned { Default::default() } else { owned_by(db, &window, &logins).await? };
     let days = filter.range.days() as f64;
     let rows = found
         .into_iter()
@@ -254,8 +256,9 @@ pub async fn developers(
 
 /// How many developers the filters select.
 pub async fn developers_total(db: &impl ConnectionTrait, filter: &DeveloperFilter) -> Result<i64, StoreError> {
+    let window = blocks::window(db, filter.range).await?;
     let mut values = Vec::new();
-    let cte = developers_cte(filter, needs_owned(filter), &mut values);
+    let cte = developers_cte(filter, &window, needs_owned(filter));
     let conditions = developer_conditions(filter, &mut values);
     let filter_sql = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     let sql = Sql { text: format!("WITH {cte} SELECT COUNT(*) AS n FROM dev{filter_sql}"), values };
@@ -266,20 +269,19 @@ pub async fn developers_total(db: &impl ConnectionTrait, filter: &DeveloperFilte
 /// The latest login in the window of each of `ids`.
 async fn latest_logins(
     db: &impl ConnectionTrait,
-    range: DayRange,
+    window: &Window,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     let list = ids.iter().map(|id| row_key(*id as u64).to_string()).collect::<Vec<_>>().join(",");
-    let (from, to) = (day_number(range.from()), day_number(range.to()));
     let sql = Sql {
         text: format!(
-            "SELECT actor_id, login, seen_key FROM archive_developer_days WHERE day BETWEEN ? AND ? \
-             AND actor_key IN ({list})"
+            "SELECT actor_id, login, seen_key FROM archive_developer_rows WHERE {} AND actor_key IN ({list})",
+            window.clause()
         ),
-        values: vec![from.into(), to.into()],
+        values: Vec::new(),
     };
     let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
@@ -295,30 +297,23 @@ async fn latest_logins(
 /// Repositories with an event in the window owned (by their latest name) by each login.
 async fn owned_by(
     db: &impl ConnectionTrait,
-    range: DayRange,
+    window: &Window,
     logins: &std::collections::HashMap<i64, String>,
 ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
     let keys: std::collections::BTreeSet<String> = logins.values().map(|l| l.to_lowercase()).collect();
     if keys.is_empty() {
         return Ok(Default::default());
     }
-    let (from, to) = (day_number(range.from()), day_number(range.to()));
-    let mut values: Vec<Value> = vec![from.into(), to.into()];
+    let at = window.clause();
     let marks = vec!["?"; keys.len()].join(",");
-    values.extend(keys.iter().map(|k| Value::from(k.clone())));
     // Repositories that carried one of these owners some day of the window; then each one's
     // owner by its latest name.
     let sql = Sql {
         text: format!(
-            "SELECT repo_id, owner_key, seen_key FROM archive_repository_days WHERE day BETWEEN ? AND ? \
-             AND repo_key IN (SELECT repo_key FROM archive_repository_days WHERE day BETWEEN ? AND ? \
-             AND owner_key IN ({marks}))"
+            "SELECT repo_id, owner_key, seen_key FROM archive_repository_rows WHERE {at} \
+             AND repo_key IN (SELECT repo_key FROM archive_repository_rows WHERE {at} AND owner_key IN ({marks}))"
         ),
-        values: {
-            let mut v = vec![from.into(), to.into()];
-            v.extend(values);
-            v
-        },
+        values: keys.iter().map(|k| Value::from(k.clone())).collect(),
     };
     let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
@@ -361,9 +356,8 @@ pub struct Repository {
     pub commits: i64,
 }
 
-fn repositories_cte(backend: DbBackend, filter: &RepositoryFilter, values: &mut Vec<Value>) -> String {
-    let (from, to) = (day_number(filter.range.from()), day_number(filter.range.to()));
-    values.extend([from.into(), to.into()]);
+fn repositories_cte(backend: DbBackend, filter: &RepositoryFilter, window: &Window) -> String {
+    let at = window.clause();
     let (pushes, commits, having) = if filter.include_bots {
         ("CAST(SUM(pushes) AS BIGINT)", "CAST(SUM(commits) AS BIGINT)", "")
     } else {
@@ -373,31 +367,28 @@ fn repositories_cte(backend: DbBackend, filter: &RepositoryFilter, values: &mut 
             " HAVING SUM(events - b_events) > 0",
         )
     };
-    // Members are lists of ids on each day's row: the distinct ids of the window.
+    // Members are lists of ids on each row: the distinct ids of the window.
     let mut lists = vec!["member_ids"];
     if filter.include_bots {
         lists.push("bot_member_ids");
     }
+    let r_at = window.clause_on("r");
     let ids = lists
         .iter()
-        .map(|list| {
-            values.extend([from.into(), to.into()]);
-            match backend {
-                DbBackend::Postgres => format!(
-                    "SELECT r.repo_id, m.id FROM archive_repository_days r CROSS JOIN LATERAL unnest(r.{list}) AS m(id) \
-                     WHERE r.day BETWEEN ? AND ?"
-                ),
-                _ => format!(
-                    "SELECT r.repo_id, m.value AS id FROM archive_repository_days r, json_each(r.{list}) m \
-                     WHERE r.day BETWEEN ? AND ?"
-                ),
-            }
+        .map(|list| match backend {
+            DbBackend::Postgres => format!(
+                "SELECT r.repo_id, m.id FROM archive_repository_rows r CROSS JOIN LATERAL unnest(r.{list}) AS m(id) \
+                 WHERE {r_at}"
+            ),
+            _ => format!(
+                "SELECT r.repo_id, m.value AS id FROM archive_repository_rows r, json_each(r.{list}) m WHERE {r_at}"
+            ),
         })
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     format!(
-        "agg AS (SELECT repo_id, {pushes} AS pushes, {commits} AS commits FROM archive_repository_days \
-         WHERE day BETWEEN ? AND ? GROUP BY repo_id{having}), \
+        "agg AS (SELECT repo_id, {pushes} AS pushes, {commits} AS commits FROM archive_repository_rows \
+         WHERE {at} GROUP BY repo_id{having}), \
          mem AS (SELECT repo_id, COUNT(DISTINCT id) AS n FROM ({ids}) AS ids GROUP BY repo_id), \
          repo AS (SELECT agg.repo_id, agg.pushes, agg.commits, COALESCE(mem.n, 0) AS members \
          FROM agg LEFT JOIN mem ON mem.repo_id = agg.repo_id)"
@@ -410,8 +401,9 @@ pub async fn repositories(
     filter: &RepositoryFilter,
     request: &PageRequest<RepositoryKey>,
 ) -> Result<Page<Repository>, StoreError> {
+    let window = blocks::window(db, filter.range).await?;
     let mut values = Vec::new();
-    let cte = repositories_cte(db.get_database_backend(), filter, &mut values);
+    let cte = repositories_cte(db.get_database_backend(), filter, &window);
     let mut conditions = Vec::new();
     if let Some(min) = filter.min_members {
         conditions.push("members >= ?".to_string());
@@ -444,7 +436,7 @@ pub async fn repositories(
     if request.from_end {
         found.reverse();
     }
-    let names = latest_names(db, filter.range, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
+    let names = latest_names(db, &window, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
     let rows = found
         .into_iter()
         .map(|(repo_id, pushes, commits, members)| Repository {
@@ -463,8 +455,9 @@ pub async fn repositories(
 }
 
 pub async fn repositories_total(db: &impl ConnectionTrait, filter: &RepositoryFilter) -> Result<i64, StoreError> {
+    let window = blocks::window(db, filter.range).await?;
     let mut values = Vec::new();
-    let cte = repositories_cte(db.get_database_backend(), filter, &mut values);
+    let cte = repositories_cte(db.get_database_backend(), filter, &window);
     let condition = match filter.min_members {
         Some(min) => {
             values.push(min.into());
@@ -479,20 +472,19 @@ pub async fn repositories_total(db: &impl ConnectionTrait, filter: &RepositoryFi
 
 async fn latest_names(
     db: &impl ConnectionTrait,
-    range: DayRange,
+    window: &Window,
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     let list = ids.iter().map(|id| row_key(*id as u64).to_string()).collect::<Vec<_>>().join(",");
-    let (from, to) = (day_number(range.from()), day_number(range.to()));
     let sql = Sql {
         text: format!(
-            "SELECT repo_id, name, seen_key FROM archive_repository_days WHERE day BETWEEN ? AND ? \
-             AND repo_key IN ({list})"
+            "SELECT repo_id, name, seen_key FROM archive_repository_rows WHERE {} AND repo_key IN ({list})",
+            window.clause()
         ),
-        values: vec![from.into(), to.into()],
+        values: Vec::new(),
     };
     let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {

@@ -45,6 +45,20 @@ pub(super) fn numbered(sql: &str) -> String {
     out
 }
 
+/// Rows of a read on the pool, outside any write transaction (`?` placeholders).
+pub async fn query(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<sea_orm::QueryResult>, StoreError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => numbered(sql),
+        _ => sql.to_owned(),
+    };
+    Ok(db.query_all(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await?)
+}
+
 impl WriteTx {
     pub async fn begin(db: &DatabaseConnection) -> Result<Self, StoreError> {
         match db.get_database_backend() {
