@@ -168,6 +168,30 @@ async fn check(database_url: &str, generated: &Generated, day: NaiveDate) {
     db.close().await.ok();
 }
 
+/// What the archive tables take on disk after the import, in MiB: on PostgreSQL their relations
+/// with indexes and TOAST, on SQLite the database file (checkpointed).
+async fn stored_mib(database_url: &str) -> f64 {
+    let db = sea_orm::Database::connect(database_url).await.unwrap();
+    let bytes = if database_url.starts_with("sqlite:") {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.unwrap();
+        let path = database_url.trim_start_matches("sqlite://").split('?').next().unwrap();
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64
+    } else {
+        let row = db
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT CAST(SUM(pg_total_relation_size(oid)) AS BIGINT) AS n FROM pg_class \
+                 WHERE relkind = 'r' AND relname LIKE 'archive\\_%'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap() as f64
+    };
+    db.close().await.ok();
+    bytes / (1024.0 * 1024.0)
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -215,11 +239,12 @@ async fn import_bench(dir: &Path) {
             let run = import(spec.day, &generated.dir, &url);
             check(&url, &generated, spec.day).await;
             println!(
-                "  round {}: import into {} {:.1} s, peak RSS {:.0} MiB (numbers checked)",
+                "  round {}: import into {} {:.1} s, peak RSS {:.0} MiB (numbers checked), {:.0} MiB on disk",
                 round + 1,
                 target.label,
                 secs(run.wall),
-                run.peak_rss_mib
+                run.peak_rss_mib,
+                stored_mib(&url).await
             );
             import_runs[i].push(run);
             target.done().await;

@@ -45,7 +45,7 @@ pub async fn bench() {
     let work = tempfile::tempdir().unwrap();
     if std::env::var("BENCH_QUERY_SQLITE").is_ok_and(|v| v == "1") {
         let url = format!("sqlite://{}?mode=rwc", work.path().join("queries.db").display());
-        run("SQLite", &url, &small).await;
+        run("SQLite", &url, &small, true).await;
     }
     let Some(server) = std::env::var("BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
         println!("\nqueries: set BENCH_DATABASE_URL to measure them on PostgreSQL");
@@ -55,19 +55,45 @@ pub async fn bench() {
     if std::env::var("BENCH_REAL_SCALE").is_ok_and(|v| v == "1") {
         scales.push(&real);
     }
+    // BENCH_QUERY_KEEP=1 keeps each scale's database after the run and reuses it next time (the
+    // fill takes minutes), to try query plans against it.
+    let keep = std::env::var("BENCH_QUERY_KEEP").is_ok_and(|v| v == "1");
     for scale in scales {
-        let name = "gc_bench_archive_queries";
+        let name = format!("gc_bench_archive_queries_{}", scale.label);
         let admin = sea_orm::Database::connect(server.as_str()).await.unwrap();
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
-        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
         let mut url = url::Url::parse(&server).unwrap();
-        url.set_path(name);
-        run("PostgreSQL", url.as_str(), scale).await;
-        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
+        url.set_path(&name);
+        let reuse = keep && filled(url.as_str(), scale).await;
+        if !reuse {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+        }
+        run("PostgreSQL", url.as_str(), scale, !reuse).await;
+        if !keep {
+            admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
+        }
     }
 }
 
-async fn run(backend: &str, url: &str, scale: &Scale) {
+/// Whether the database at `url` already holds the aggregates of `scale`.
+async fn filled(url: &str, scale: &Scale) -> bool {
+    let Ok(db) = sea_orm::Database::connect(url).await else { return false };
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT COUNT(*) AS n, CAST(COALESCE(MAX(devs), 0) AS BIGINT) AS devs FROM archive_days",
+        ))
+        .await;
+    match row {
+        Ok(Some(row)) => {
+            row.try_get::<i64>("", "n").ok() == Some(scale.days)
+                && row.try_get::<i64>("", "devs").ok() == Some(scale.devs)
+        }
+        _ => false,
+    }
+}
+
+async fn run(backend: &str, url: &str, scale: &Scale, fill_it: bool) {
     println!(
         "\nqueries on {backend}, {} scale: {} developers and {} repositories a day for {} days",
         scale.label, scale.devs, scale.repos, scale.days
@@ -86,9 +112,13 @@ async fn run(backend: &str, url: &str, scale: &Scale) {
     .unwrap()
     .config;
     let app = Application::build(config).await.unwrap();
-    let started = Instant::now();
-    fill(app.db(), scale).await;
-    println!("  filled in {:.0} s", started.elapsed().as_secs_f64());
+    if fill_it {
+        let started = Instant::now();
+        fill(app.db(), scale).await;
+        println!("  filled in {:.0} s", started.elapsed().as_secs_f64());
+    } else {
+        println!("  reused the filled database");
+    }
     let url = format!("http://127.0.0.1:{}/graphql", app.port());
     let server = tokio::spawn(app.run_until_stopped(std::future::pending()));
     let client = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().unwrap();

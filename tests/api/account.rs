@@ -348,3 +348,66 @@ async fn conditional_requests_stay_on_the_token_that_got_the_etag() {
         assert_eq!(Some(&l.authorization), first.get(&l.path), "{} asked with the token of its ETag", l.path);
     }
 }
+
+#[tokio::test]
+async fn account_months_page_both_ways_in_both_orders_within_a_range() {
+    let env = CrawlEnv::new().await;
+    shared_history(&env.fake);
+    env.crawl_ok("acme", &[]).await;
+    let app = service(&env).await;
+    let all = env.fake.expected_account_monthly("acme", false);
+    let (from, to) = ("2019-03-01", "2020-06-30");
+    let in_range: Vec<(String, i64)> =
+        all.iter().filter(|(m, _)| m.as_str() >= from && m.as_str() <= to).map(|(m, n)| (m.clone(), *n)).collect();
+    assert!(in_range.len() >= 4 && in_range.len() < all.len(), "the range cuts the list: {in_range:?}");
+    const PAGE: &str = r#"
+    query($from: Date, $to: Date, $order: MonthlyOrder, $first: Int, $after: String, $last: Int, $before: String) {
+      accountMonthlyFirstContributors(owner: "acme", from: $from, to: $to, orderBy: $order,
+          first: $first, after: $after, last: $last, before: $before) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        nodes { month newContributors }
+      }
+    }"#;
+    for order in ["MONTH_ASC", "MONTH_DESC"] {
+        let mut expected = in_range.clone();
+        if order == "MONTH_DESC" {
+            expected.reverse();
+        }
+        // Forwards, three a page.
+        let (mut seen, mut after) = (Vec::new(), Value::Null);
+        loop {
+            let vars = json!({"from": from, "to": to, "order": order, "first": 3, "after": after});
+            let c = app.data(PAGE, vars).await["accountMonthlyFirstContributors"].clone();
+            assert_eq!(c["totalCount"].as_i64().unwrap(), expected.len() as i64, "{order}");
+            for n in c["nodes"].as_array().unwrap() {
+                seen.push((n["month"].as_str().unwrap().to_string(), n["newContributors"].as_i64().unwrap()));
+            }
+            if !c["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                break;
+            }
+            after = c["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen, expected, "forwards, {order}");
+        // Backwards from the end, two a page.
+        let (mut back, mut before) = (Vec::new(), Value::Null);
+        loop {
+            let vars = json!({"from": from, "to": to, "order": order, "last": 2, "before": before});
+            let c = app.data(PAGE, vars).await["accountMonthlyFirstContributors"].clone();
+            let mut page: Vec<(String, i64)> = c["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| (n["month"].as_str().unwrap().to_string(), n["newContributors"].as_i64().unwrap()))
+                .collect();
+            page.append(&mut back);
+            back = page;
+            if !c["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+                break;
+            }
+            before = c["pageInfo"]["startCursor"].clone();
+        }
+        assert_eq!(back, expected, "backwards, {order}");
+    }
+    app.stop().await;
+}
