@@ -68,6 +68,14 @@ async fn with_the_database_down_readiness_and_the_api_answer_503_quickly() {
     assert!(back, "ready again once the database is back");
     let response = app.graphql("{ monthlyFirstContributors { totalCount } }", serde_json::json!({})).await;
     assert_eq!(response["data"]["monthlyFirstContributors"]["totalCount"], 0, "{response}");
+    // A database that hangs (connections open, nothing answered) is no better than one that is
+    // down: the probe still gets its 503 within 2 s.
+    proxy.hang();
+    let started = std::time::Instant::now();
+    let ready = client.get(app.url("/readyz")).send().await.expect("an answer within 2 s while the database hangs");
+    assert_eq!(ready.status(), 503);
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+    proxy.release();
     app.stop().await;
 }
 
