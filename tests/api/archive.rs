@@ -400,6 +400,44 @@ async fn an_hour_that_arrives_late_is_merged_into_its_day() {
 }
 
 /// The blocks of days built: (level, first day).
+/// Repositories with members on several days of a window: a window read from blocks and days
+/// unites each one's member lists, on every page, with and without `minMembers`, so that
+/// people who pushed on several days count once.
+#[tokio::test]
+async fn repositories_spread_over_days_count_each_member_once_on_every_page() {
+    let mut data = Archive::default();
+    let logins: Vec<String> = (0..14).map(|a| format!("dev{a}")).collect();
+    let names: Vec<String> = (0..30).map(|r| format!("org/r{r}")).collect();
+    let mut id = 1000;
+    for d in 0..6u64 {
+        let on = day("2024-05-01") + chrono::Duration::days(d as i64);
+        for r in 0..30u64 {
+            // Some repositories rest on some days; members overlap from day to day.
+            if (r + d) % 3 == 0 {
+                continue;
+            }
+            for j in 0..(r % 4 + 1) {
+                let a = ((r * 5 + d * 3 + j) % 14) as usize;
+                id += 1;
+                let at = format!("{on}T00:{:02}:00Z", (id % 60));
+                let actor = (100 + a as u64, logins[a].as_str());
+                data.event(on, 0, push(id, actor, (500 + r, names[r as usize].as_str()), &at, Some(1), None, None));
+            }
+        }
+    }
+    let fake = FakeArchive::start().await;
+    fake.publish(&data);
+    let app = service(&fake, TestDb::new().await, &[]).await;
+    assert_eq!(import(&app, "2024-05-01", "2024-05-06").await["status"], "SUCCEEDED");
+    let built = blocks(&app).await;
+    assert!(built.contains(&(2, 19_844)) && built.contains(&(1, 19_848)), "{built:?}");
+    // Read from a block of four days and one of two; then from a day and two blocks of two.
+    assert_repositories(&app, &data, day("2024-05-01"), day("2024-05-06")).await;
+    assert_repositories(&app, &data, day("2024-05-02"), day("2024-05-06")).await;
+    assert_repositories(&app, &data, day("2024-05-03"), day("2024-05-04")).await;
+    app.stop().await;
+}
+
 async fn blocks(app: &TestApp) -> Vec<(i64, i64)> {
     use sea_orm::{ConnectionTrait, Statement};
     let rows = app

@@ -3,12 +3,12 @@
 use chrono::NaiveDate;
 use entity::archive_day;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, Window};
-use super::sql::numbered;
+use super::sql::{numbered, reading};
 use crate::domain::archive::aggregate::row_key;
 use crate::domain::archive::{day_number, DayRange};
 use crate::store::page::{Page, PageRequest};
@@ -136,20 +136,16 @@ fn developers_cte(filter: &DeveloperFilter, window: &Window, owned: bool) -> Str
         // Each developer's latest login and each repository's latest owner in the window (equal
         // keys, possible only across days, keep the greater text, as summing does).
         sql.push_str(&format!(
-            ", latest AS (SELECT agg.actor_id, MAX(LOWER(d.login)) AS login_key FROM agg \
-             JOIN archive_developer_rows d ON {d_at} AND d.actor_id = agg.actor_id \
-             AND d.seen_key = agg.seen GROUP BY agg.actor_id), \
-             repo_seen AS (SELECT repo_id, MAX(seen_key) AS seen FROM archive_repository_rows \
-             WHERE {at} GROUP BY repo_id), \
-             repo_owner AS (SELECT r.repo_id, MAX(r.owner_key) AS owner_key FROM repo_seen \
-             JOIN archive_repository_rows r ON {r_at} AND r.repo_id = repo_seen.repo_id \
-             AND r.seen_key = repo_seen.seen GROUP BY r.repo_id), \
+            ", latest AS (SELECT actor_id, login_key FROM (SELECT actor_id, LOWER(login) AS login_key, \
+             ROW_NUMBER() OVER (PARTITION BY actor_id ORDER BY seen_key DESC, login DESC) AS n \
+             FROM archive_developer_rows WHERE {at}{bots}) AS x WHERE n = 1), \
+             repo_owner AS (SELECT repo_id, owner_key FROM (SELECT repo_id, owner_key, \
+             ROW_NUMBER() OVER (PARTITION BY repo_id ORDER BY seen_key DESC, name DESC) AS n \
+             FROM archive_repository_rows WHERE {at}) AS x WHERE n = 1), \
              owners AS (SELECT owner_key, COUNT(*) AS n FROM repo_owner GROUP BY owner_key), \
              dev AS (SELECT agg.actor_id, agg.days, agg.pushes, agg.commits, COALESCE(owners.n, 0) AS owned \
              FROM agg JOIN latest ON latest.actor_id = agg.actor_id \
-             LEFT JOIN owners ON owners.owner_key = latest.login_key)",
-            d_at = window.clause_on("d"),
-            r_at = window.clause_on("r"),
+             LEFT JOIN owners ON owners.owner_key = latest.login_key)"
         ));
     } else {
         sql.push_str(", dev AS (SELECT actor_id, days, pushes, commits, 0 AS owned FROM agg)");
@@ -181,6 +177,17 @@ fn needs_owned(filter: &DeveloperFilter) -> bool {
 
 /// A page of the window's developers.
 pub async fn developers(
+    db: &DatabaseConnection,
+    filter: &DeveloperFilter,
+    request: &PageRequest<DeveloperKey>,
+) -> Result<Page<Developer>, StoreError> {
+    let tx = reading(db).await?;
+    let page = developers_in(&tx, filter, request).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+async fn developers_in(
     db: &impl ConnectionTrait,
     filter: &DeveloperFilter,
     request: &PageRequest<DeveloperKey>,
@@ -255,7 +262,14 @@ pub async fn developers(
 }
 
 /// How many developers the filters select.
-pub async fn developers_total(db: &impl ConnectionTrait, filter: &DeveloperFilter) -> Result<i64, StoreError> {
+pub async fn developers_total(db: &DatabaseConnection, filter: &DeveloperFilter) -> Result<i64, StoreError> {
+    let tx = reading(db).await?;
+    let n = developers_total_in(&tx, filter).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+async fn developers_total_in(db: &impl ConnectionTrait, filter: &DeveloperFilter) -> Result<i64, StoreError> {
     let window = blocks::window(db, filter.range).await?;
     let mut values = Vec::new();
     let cte = developers_cte(filter, &window, needs_owned(filter));
@@ -358,52 +372,151 @@ pub struct Repository {
 
 fn repositories_cte(backend: DbBackend, filter: &RepositoryFilter, window: &Window) -> String {
     let at = window.clause();
-    let (pushes, commits, having) = if filter.include_bots {
-        ("CAST(SUM(pushes) AS BIGINT)", "CAST(SUM(commits) AS BIGINT)", "")
-    } else {
-        (
-            "CAST(SUM(pushes - b_pushes) AS BIGINT)",
-            "CAST(SUM(commits - b_commits) AS BIGINT)",
-            " HAVING SUM(events - b_events) > 0",
-        )
-    };
+    let having = without_bots_only(filter.include_bots);
     // Members are lists of ids on each row: the distinct ids of the window.
+    let ids = member_ids(backend, filter.include_bots, &window.clause_on("r"), "");
+    format!(
+        "agg AS (SELECT repo_id FROM archive_repository_rows WHERE {at} GROUP BY repo_id{having}), \
+         mem AS (SELECT repo_id, COUNT(DISTINCT id) AS n FROM ({ids}) AS ids GROUP BY repo_id), \
+         repo AS (SELECT agg.repo_id, COALESCE(mem.n, 0) AS members FROM agg LEFT JOIN mem ON mem.repo_id = agg.repo_id)"
+    )
+}
+
+/// A repository's member count on one row (the two lists of a row are disjoint).
+fn row_members(backend: DbBackend, include_bots: bool) -> String {
+    let card = |list: &str| match backend {
+        DbBackend::Postgres => format!("COALESCE(cardinality({list}), 0)"),
+        _ => format!("json_array_length({list})"),
+    };
+    if include_bots {
+        format!("({} + {})", card("member_ids"), card("bot_member_ids"))
+    } else {
+        card("member_ids")
+    }
+}
+
+/// The CTE `repo` of the repositories that can be on a forward page, with exact members.
+///
+/// Counting a window's members means uniting each repository's lists of every piece of the
+/// window, which is most of a query's time. Without it, each repository's members are known to
+/// lie between `lb`, the largest list of one piece, and `ub`, the sum of its lists (exact when
+/// only one piece has members). The `limit + 1` greatest `lb` among repositories certain to
+/// belong after the cursor and to pass `minMembers` make a bar: those repositories have at
+/// least that many members, so one whose `ub` is below it cannot be on the page. Only the
+/// others have their lists united; the page is then chosen on exact counts as without this.
+fn pruned_repositories_cte(
+    backend: DbBackend,
+    filter: &RepositoryFilter,
+    window: &Window,
+    request: &PageRequest<RepositoryKey>,
+    values: &mut Vec<Value>,
+) -> String {
+    let at = window.clause();
+    let having = without_bots_only(filter.include_bots);
+    let card = row_members(backend, filter.include_bots);
+    // Certain to belong: bounds that decide the conditions; possible: bounds that allow them.
+    let (mut certain, mut possible) = (Vec::new(), Vec::new());
+    let (mut certain_values, mut possible_values): (Vec<Value>, Vec<Value>) = (Vec::new(), Vec::new());
+    if let Some(min) = filter.min_members {
+        certain.push("lb >= ?".to_string());
+        certain_values.push(min.into());
+        possible.push("ub >= ?".to_string());
+        possible_values.push(min.into());
+    }
+    if let Some(after) = &request.after {
+        certain.push("(ub < ? OR (lb = ub AND (lb < ? OR (lb = ? AND repo_id > ?))))".to_string());
+        certain_values.extend([
+            after.members.into(),
+            after.members.into(),
+            after.members.into(),
+            after.repo_id.into(),
+        ]);
+        possible.push("(lb < ? OR (lb = ? AND repo_id > ?))".to_string());
+        possible_values.extend([after.members.into(), after.members.into(), after.repo_id.into()]);
+    }
+    let and = |c: &Vec<String>| if c.is_empty() { String::new() } else { format!(" WHERE {}", c.join(" AND ")) };
+    let (certain_sql, possible_sql) = (and(&certain), and(&possible));
+    values.extend(certain_values);
+    values.push((request.limit as i64).into());
+    values.extend(possible_values);
+    let bar_join = if possible.is_empty() { " WHERE" } else { " AND" };
+    // Rows of the candidates are found by key (the primary key's last column).
+    let ids = member_ids(
+        backend,
+        filter.include_bots,
+        &window.clause_on("r"),
+        " JOIN cand c ON r.repo_key = c.repo_key AND c.pieces > 1 AND c.lb < c.ub",
+    );
+    format!(
+        "agg AS (SELECT repo_key, MAX(repo_id) AS repo_id, MAX({card}) AS lb, SUM({card}) AS ub, COUNT(*) AS pieces \
+         FROM archive_repository_rows WHERE {at} GROUP BY repo_key{having}), \
+         bar AS (SELECT lb FROM agg{certain_sql} ORDER BY lb DESC LIMIT 1 OFFSET ?), \
+         cand AS (SELECT * FROM agg{possible_sql}{bar_join} ub >= COALESCE((SELECT lb FROM bar), 0)), \
+         mem AS (SELECT repo_id, COUNT(DISTINCT id) AS n FROM ({ids}) AS ids GROUP BY repo_id), \
+         repo AS (SELECT cand.repo_id, \
+         CASE WHEN cand.pieces = 1 OR cand.lb = cand.ub THEN cand.lb ELSE COALESCE(mem.n, 0) END AS members \
+         FROM cand LEFT JOIN mem ON mem.repo_id = cand.repo_id)"
+    )
+}
+
+/// Without bots, the HAVING that drops repositories whose every event was a bot's.
+fn without_bots_only(include_bots: bool) -> &'static str {
+    if include_bots {
+        ""
+    } else {
+        " HAVING SUM(events - b_events) > 0"
+    }
+}
+
+/// `(repo_id, id)` of every member on the rows `r` of the window (`r_at`), joined by `join`.
+fn member_ids(backend: DbBackend, include_bots: bool, r_at: &str, join: &str) -> String {
     let mut lists = vec!["member_ids"];
-    if filter.include_bots {
+    if include_bots {
         lists.push("bot_member_ids");
     }
-    let r_at = window.clause_on("r");
-    let ids = lists
+    lists
         .iter()
         .map(|list| match backend {
             DbBackend::Postgres => format!(
-                "SELECT r.repo_id, m.id FROM archive_repository_rows r CROSS JOIN LATERAL unnest(r.{list}) AS m(id) \
+                "SELECT r.repo_id, m.id FROM archive_repository_rows r{join} CROSS JOIN LATERAL unnest(r.{list}) AS m(id) \
                  WHERE {r_at}"
             ),
             _ => format!(
-                "SELECT r.repo_id, m.value AS id FROM archive_repository_rows r, json_each(r.{list}) m WHERE {r_at}"
+                "SELECT r.repo_id, m.value AS id FROM archive_repository_rows r{join}, json_each(r.{list}) m WHERE {r_at}"
             ),
         })
         .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    format!(
-        "agg AS (SELECT repo_id, {pushes} AS pushes, {commits} AS commits FROM archive_repository_rows \
-         WHERE {at} GROUP BY repo_id{having}), \
-         mem AS (SELECT repo_id, COUNT(DISTINCT id) AS n FROM ({ids}) AS ids GROUP BY repo_id), \
-         repo AS (SELECT agg.repo_id, agg.pushes, agg.commits, COALESCE(mem.n, 0) AS members \
-         FROM agg LEFT JOIN mem ON mem.repo_id = agg.repo_id)"
-    )
+        .join(" UNION ALL ")
 }
 
 /// A page of the window's repositories by members.
 pub async fn repositories(
+    db: &DatabaseConnection,
+    filter: &RepositoryFilter,
+    request: &PageRequest<RepositoryKey>,
+) -> Result<Page<Repository>, StoreError> {
+    let tx = reading(db).await?;
+    let page = repositories_in(&tx, filter, request).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+async fn repositories_in(
     db: &impl ConnectionTrait,
     filter: &RepositoryFilter,
     request: &PageRequest<RepositoryKey>,
 ) -> Result<Page<Repository>, StoreError> {
     let window = blocks::window(db, filter.range).await?;
+    let backend = db.get_database_backend();
     let mut values = Vec::new();
-    let cte = repositories_cte(db.get_database_backend(), filter, &window);
+    // Forwards, only the repositories that can reach the page have their members counted;
+    // backwards, all of them.
+    let pruned = !request.from_end && request.before.is_none();
+    let cte = if pruned {
+        pruned_repositories_cte(backend, filter, &window, request, &mut values)
+    } else {
+        repositories_cte(backend, filter, &window)
+    };
     let mut conditions = Vec::new();
     if let Some(min) = filter.min_members {
         conditions.push("members >= ?".to_string());
@@ -422,29 +535,24 @@ pub async fn repositories(
     values.push(((request.limit + 1) as i64).into());
     let sql = Sql {
         text: format!(
-            "WITH {cte} SELECT repo_id, pushes, commits, members FROM repo{filter_sql} ORDER BY {order} LIMIT ?"
+            "WITH {cte} SELECT repo_id, members FROM repo{filter_sql} ORDER BY {order} LIMIT ?"
         ),
         values,
     };
     let rows = db.query_all(sql.statement(db.get_database_backend())).await?;
-    let mut found: Vec<(i64, i64, i64, i64)> = rows
-        .iter()
-        .map(|r| Ok((i(r, "repo_id")?, i(r, "pushes")?, i(r, "commits")?, i(r, "members")?)))
-        .collect::<Result<_, StoreError>>()?;
+    let mut found: Vec<(i64, i64)> =
+        rows.iter().map(|r| Ok((i(r, "repo_id")?, i(r, "members")?))).collect::<Result<_, StoreError>>()?;
     let more = found.len() as u64 > request.limit;
     found.truncate(request.limit as usize);
     if request.from_end {
         found.reverse();
     }
-    let names = latest_names(db, &window, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
+    let details = page_details(db, &window, filter.include_bots, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
     let rows = found
         .into_iter()
-        .map(|(repo_id, pushes, commits, members)| Repository {
-            repo_id,
-            name: names.get(&repo_id).cloned().unwrap_or_default(),
-            members,
-            pushes,
-            commits,
+        .map(|(repo_id, members)| {
+            let (name, pushes, commits) = details.get(&repo_id).cloned().unwrap_or_default();
+            Repository { repo_id, name, members, pushes, commits }
         })
         .collect();
     Ok(if request.from_end {
@@ -454,47 +562,74 @@ pub async fn repositories(
     })
 }
 
-pub async fn repositories_total(db: &impl ConnectionTrait, filter: &RepositoryFilter) -> Result<i64, StoreError> {
+pub async fn repositories_total(db: &DatabaseConnection, filter: &RepositoryFilter) -> Result<i64, StoreError> {
+    let tx = reading(db).await?;
+    let n = repositories_total_in(&tx, filter).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+async fn repositories_total_in(db: &impl ConnectionTrait, filter: &RepositoryFilter) -> Result<i64, StoreError> {
     let window = blocks::window(db, filter.range).await?;
+    let backend = db.get_database_backend();
     let mut values = Vec::new();
-    let cte = repositories_cte(db.get_database_backend(), filter, &window);
-    let condition = match filter.min_members {
+    let text = match filter.min_members {
+        // Every repository of the window: no members to count.
+        None => format!(
+            "SELECT COUNT(*) AS n FROM (SELECT repo_key FROM archive_repository_rows WHERE {} GROUP BY repo_key{}) AS agg",
+            window.clause(),
+            without_bots_only(filter.include_bots)
+        ),
+        // Members are counted only where the bounds do not decide `minMembers` (no bar: the
+        // request asks for every row).
         Some(min) => {
+            let all = PageRequest { after: None, before: None, limit: i64::MAX as u64, from_end: false };
+            let cte = pruned_repositories_cte(backend, filter, &window, &all, &mut values);
             values.push(min.into());
-            " WHERE members >= ?"
+            format!("WITH {cte} SELECT COUNT(*) AS n FROM repo WHERE members >= ?")
         }
-        None => "",
     };
-    let sql = Sql { text: format!("WITH {cte} SELECT COUNT(*) AS n FROM repo{condition}"), values };
-    let row = db.query_one(sql.statement(db.get_database_backend())).await?;
+    let row = db.query_one(Sql { text, values }.statement(backend)).await?;
     row.map(|r| i(&r, "n")).transpose().map(|n| n.unwrap_or(0))
 }
 
-async fn latest_names(
+/// The latest name, pushes and commits in the window of each of the repositories `ids` (a
+/// page): read by key for these rows only.
+async fn page_details(
     db: &impl ConnectionTrait,
     window: &Window,
+    include_bots: bool,
     ids: &[i64],
-) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+) -> Result<std::collections::HashMap<i64, (String, i64, i64)>, StoreError> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     let list = ids.iter().map(|id| row_key(*id as u64).to_string()).collect::<Vec<_>>().join(",");
     let sql = Sql {
         text: format!(
-            "SELECT repo_id, name, seen_key FROM archive_repository_rows WHERE {} AND repo_key IN ({list})",
+            "SELECT repo_id, name, seen_key, pushes, b_pushes, commits, b_commits FROM archive_repository_rows \
+             WHERE {} AND repo_key IN ({list})",
             window.clause()
         ),
         values: Vec::new(),
     };
-    let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
+    // (latest seen, name, pushes, commits)
+    let mut found: std::collections::HashMap<i64, (i64, String, i64, i64)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
         let (id, name, seen) = (i(&r, "repo_id")?, s(&r, "name")?, i(&r, "seen_key")?);
-        let entry = latest.entry(id).or_insert((seen, name.clone()));
-        if seen > entry.0 || (seen == entry.0 && name > entry.1) {
-            *entry = (seen, name);
+        let (mut pushes, mut commits) = (i(&r, "pushes")?, i(&r, "commits")?);
+        if !include_bots {
+            pushes -= i(&r, "b_pushes")?;
+            commits -= i(&r, "b_commits")?;
         }
+        let entry = found.entry(id).or_insert((seen, name.clone(), 0, 0));
+        if seen > entry.0 || (seen == entry.0 && name > entry.1) {
+            (entry.0, entry.1) = (seen, name);
+        }
+        entry.2 += pushes;
+        entry.3 += commits;
     }
-    Ok(latest.into_iter().map(|(id, (_, name))| (id, name)).collect())
+    Ok(found.into_iter().map(|(id, (_, name, pushes, commits))| (id, (name, pushes, commits))).collect())
 }
 
 fn i(row: &QueryResult, column: &str) -> Result<i64, StoreError> {
