@@ -3,7 +3,8 @@
 use chrono::NaiveDate;
 use entity::archive_day;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder, QueryResult,
+    Statement, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -425,12 +426,7 @@ fn pruned_repositories_cte(
     }
     if let Some(after) = &request.after {
         certain.push("(ub < ? OR (lb = ub AND (lb < ? OR (lb = ? AND repo_id > ?))))".to_string());
-        certain_values.extend([
-            after.members.into(),
-            after.members.into(),
-            after.members.into(),
-            after.repo_id.into(),
-        ]);
+        certain_values.extend([after.members.into(), after.members.into(), after.members.into(), after.repo_id.into()]);
         possible.push("(lb < ? OR (lb = ? AND repo_id > ?))".to_string());
         possible_values.extend([after.members.into(), after.members.into(), after.repo_id.into()]);
     }
@@ -534,9 +530,7 @@ async fn repositories_in(
     let filter_sql = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     values.push(((request.limit + 1) as i64).into());
     let sql = Sql {
-        text: format!(
-            "WITH {cte} SELECT repo_id, members FROM repo{filter_sql} ORDER BY {order} LIMIT ?"
-        ),
+        text: format!("WITH {cte} SELECT repo_id, members FROM repo{filter_sql} ORDER BY {order} LIMIT ?"),
         values,
     };
     let rows = db.query_all(sql.statement(db.get_database_backend())).await?;
@@ -547,7 +541,8 @@ async fn repositories_in(
     if request.from_end {
         found.reverse();
     }
-    let details = page_details(db, &window, filter.include_bots, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
+    let details =
+        page_details(db, &window, filter.include_bots, &found.iter().map(|f| f.0).collect::<Vec<_>>()).await?;
     let rows = found
         .into_iter()
         .map(|(repo_id, members)| {
