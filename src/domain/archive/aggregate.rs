@@ -50,7 +50,7 @@ pub fn seen_key(created_at: Option<i64>, file: Hour, line: u64) -> u64 {
 /// Keeps `candidate` (a login or a name) if its key is later than the kept one's; equal keys
 /// (only possible across days of a window, for events a day late) keep the greater text, so the
 /// choice never depends on the order rows are summed in.
-fn keep_latest(kept: &mut String, kept_seen: &mut u64, candidate: &str, seen: u64) {
+pub fn keep_latest(kept: &mut String, kept_seen: &mut u64, candidate: &str, seen: u64) {
     if seen > *kept_seen || (seen == *kept_seen && candidate > kept.as_str()) {
         if kept != candidate {
             candidate.clone_into(kept);

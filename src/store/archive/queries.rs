@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::blocks::{self, Window};
 use super::sql::{numbered, reading};
-use crate::domain::archive::aggregate::row_key;
+use crate::domain::archive::aggregate::{keep_latest, row_key};
 use crate::domain::archive::{day_number, DayRange};
 use crate::store::page::{Page, PageRequest};
 use crate::store::StoreError;
@@ -298,13 +298,11 @@ async fn latest_logins(
         ),
         values: Vec::new(),
     };
-    let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
+    let mut latest: std::collections::HashMap<i64, (u64, String)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
-        let (id, login, seen) = (i(&r, "actor_id")?, s(&r, "login")?, i(&r, "seen_key")?);
-        let entry = latest.entry(id).or_insert((seen, login.clone()));
-        if seen > entry.0 || (seen == entry.0 && login > entry.1) {
-            *entry = (seen, login);
-        }
+        let (id, login, seen) = (i(&r, "actor_id")?, s(&r, "login")?, i(&r, "seen_key")? as u64);
+        let (kept_seen, kept) = latest.entry(id).or_default();
+        keep_latest(kept, kept_seen, &login, seen);
     }
     Ok(latest.into_iter().map(|(id, (_, login))| (id, login)).collect())
 }
@@ -330,13 +328,11 @@ async fn owned_by(
         ),
         values: keys.iter().map(|k| Value::from(k.clone())).collect(),
     };
-    let mut latest: std::collections::HashMap<i64, (i64, String)> = Default::default();
+    let mut latest: std::collections::HashMap<i64, (u64, String)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
-        let (id, owner, seen) = (i(&r, "repo_id")?, s(&r, "owner_key")?, i(&r, "seen_key")?);
-        let entry = latest.entry(id).or_insert((seen, owner.clone()));
-        if seen > entry.0 || (seen == entry.0 && owner > entry.1) {
-            *entry = (seen, owner);
-        }
+        let (id, owner, seen) = (i(&r, "repo_id")?, s(&r, "owner_key")?, i(&r, "seen_key")? as u64);
+        let (kept_seen, kept) = latest.entry(id).or_default();
+        keep_latest(kept, kept_seen, &owner, seen);
     }
     let mut counts: std::collections::HashMap<String, i64> = Default::default();
     for (_, owner) in latest.into_values() {
@@ -405,11 +401,13 @@ fn row_members(backend: DbBackend, include_bots: bool) -> String {
 /// belong after the cursor and to pass `minMembers` make a bar: those repositories have at
 /// least that many members, so one whose `ub` is below it cannot be on the page. Only the
 /// others have their lists united; the page is then chosen on exact counts as without this.
+/// `page`: the rows a page takes (`limit + 1`); without it (a total) there is no bar.
 fn pruned_repositories_cte(
     backend: DbBackend,
     filter: &RepositoryFilter,
     window: &Window,
-    request: &PageRequest<RepositoryKey>,
+    after: Option<&RepositoryKey>,
+    page: Option<u64>,
     values: &mut Vec<Value>,
 ) -> String {
     let at = window.clause();
@@ -424,7 +422,7 @@ fn pruned_repositories_cte(
         possible.push("ub >= ?".to_string());
         possible_values.push(min.into());
     }
-    if let Some(after) = &request.after {
+    if let Some(after) = after {
         certain.push("(ub < ? OR (lb = ub AND (lb < ? OR (lb = ? AND repo_id > ?))))".to_string());
         certain_values.extend([after.members.into(), after.members.into(), after.members.into(), after.repo_id.into()]);
         possible.push("(lb < ? OR (lb = ? AND repo_id > ?))".to_string());
@@ -432,10 +430,19 @@ fn pruned_repositories_cte(
     }
     let and = |c: &Vec<String>| if c.is_empty() { String::new() } else { format!(" WHERE {}", c.join(" AND ")) };
     let (certain_sql, possible_sql) = (and(&certain), and(&possible));
-    values.extend(certain_values);
-    values.push((request.limit as i64).into());
+    let (bar, at_bar) = match page {
+        Some(rows) => {
+            values.extend(certain_values);
+            values.push((rows as i64 - 1).into());
+            let join = if possible.is_empty() { " WHERE" } else { " AND" };
+            (
+                format!("bar AS (SELECT lb FROM agg{certain_sql} ORDER BY lb DESC LIMIT 1 OFFSET ?), "),
+                format!("{join} ub >= COALESCE((SELECT lb FROM bar), 0)"),
+            )
+        }
+        None => (String::new(), String::new()),
+    };
     values.extend(possible_values);
-    let bar_join = if possible.is_empty() { " WHERE" } else { " AND" };
     // Rows of the candidates are found by key (the primary key's last column).
     let ids = member_ids(
         backend,
@@ -446,8 +453,7 @@ fn pruned_repositories_cte(
     format!(
         "agg AS (SELECT repo_key, MAX(repo_id) AS repo_id, MAX({card}) AS lb, SUM({card}) AS ub, COUNT(*) AS pieces \
          FROM archive_repository_rows WHERE {at} GROUP BY repo_key{having}), \
-         bar AS (SELECT lb FROM agg{certain_sql} ORDER BY lb DESC LIMIT 1 OFFSET ?), \
-         cand AS (SELECT * FROM agg{possible_sql}{bar_join} ub >= COALESCE((SELECT lb FROM bar), 0)), \
+         {bar}cand AS (SELECT * FROM agg{possible_sql}{at_bar}), \
          mem AS (SELECT repo_id, COUNT(DISTINCT id) AS n FROM ({ids}) AS ids GROUP BY repo_id), \
          repo AS (SELECT cand.repo_id, \
          CASE WHEN cand.pieces = 1 OR cand.lb = cand.ub THEN cand.lb ELSE COALESCE(mem.n, 0) END AS members \
@@ -509,7 +515,7 @@ async fn repositories_in(
     // backwards, all of them.
     let pruned = !request.from_end && request.before.is_none();
     let cte = if pruned {
-        pruned_repositories_cte(backend, filter, &window, request, &mut values)
+        pruned_repositories_cte(backend, filter, &window, request.after.as_ref(), Some(request.limit + 1), &mut values)
     } else {
         repositories_cte(backend, filter, &window)
     };
@@ -575,11 +581,9 @@ async fn repositories_total_in(db: &impl ConnectionTrait, filter: &RepositoryFil
             window.clause(),
             without_bots_only(filter.include_bots)
         ),
-        // Members are counted only where the bounds do not decide `minMembers` (no bar: the
-        // request asks for every row).
+        // Members are counted only where the bounds do not decide `minMembers`.
         Some(min) => {
-            let all = PageRequest { after: None, before: None, limit: i64::MAX as u64, from_end: false };
-            let cte = pruned_repositories_cte(backend, filter, &window, &all, &mut values);
+            let cte = pruned_repositories_cte(backend, filter, &window, None, None, &mut values);
             values.push(min.into());
             format!("WITH {cte} SELECT COUNT(*) AS n FROM repo WHERE members >= ?")
         }
@@ -609,18 +613,16 @@ async fn page_details(
         values: Vec::new(),
     };
     // (latest seen, name, pushes, commits)
-    let mut found: std::collections::HashMap<i64, (i64, String, i64, i64)> = Default::default();
+    let mut found: std::collections::HashMap<i64, (u64, String, i64, i64)> = Default::default();
     for r in db.query_all(sql.statement(db.get_database_backend())).await? {
-        let (id, name, seen) = (i(&r, "repo_id")?, s(&r, "name")?, i(&r, "seen_key")?);
+        let (id, name, seen) = (i(&r, "repo_id")?, s(&r, "name")?, i(&r, "seen_key")? as u64);
         let (mut pushes, mut commits) = (i(&r, "pushes")?, i(&r, "commits")?);
         if !include_bots {
             pushes -= i(&r, "b_pushes")?;
             commits -= i(&r, "b_commits")?;
         }
-        let entry = found.entry(id).or_insert((seen, name.clone(), 0, 0));
-        if seen > entry.0 || (seen == entry.0 && name > entry.1) {
-            (entry.0, entry.1) = (seen, name);
-        }
+        let entry = found.entry(id).or_default();
+        keep_latest(&mut entry.1, &mut entry.0, &name, seen);
         entry.2 += pushes;
         entry.3 += commits;
     }
