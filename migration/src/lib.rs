@@ -8,6 +8,7 @@ mod m20261125_000001_typed_jobs;
 mod m20261125_000002_account_model;
 mod m20261125_000003_archive;
 mod m20261204_000001_archive_day_rows;
+mod m20261204_000002_archive_member_counts;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_account_model::Migration),
             Box::new(m20261125_000003_archive::Migration),
             Box::new(m20261204_000001_archive_day_rows::Migration),
+            Box::new(m20261204_000002_archive_member_counts::Migration),
         ]
     }
 }
