@@ -31,6 +31,9 @@ const MAX_BATCH: usize = 500;
 
 /// Deepest query accepted.
 pub const MAX_DEPTH: usize = 10;
+/// Deepest query accepted when it asks only for the schema (`__schema`, `__type`): GraphiQL's
+/// and other tools' introspection query nests `ofType` about 15 deep, and reads no data.
+pub const MAX_INTROSPECTION_DEPTH: usize = 20;
 /// Costliest query accepted: a page of 100 rows with a nested page of 100 is 10,000 nodes.
 pub const MAX_COMPLEXITY: usize = 20_000;
 
@@ -50,6 +53,16 @@ pub fn build_schema(queue: Option<JobQueue>) -> AppSchema {
             .data(db);
     }
     builder.finish()
+}
+
+/// The schema that answers queries made only of introspection fields: the same types, a
+/// deeper limit, no data (such a query reads none).
+pub fn build_introspection_schema() -> AppSchema {
+    Schema::build(Query, Mutation, Subscription)
+        .limit_depth(MAX_INTROSPECTION_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(32)
+        .finish()
 }
 
 /// A loader whose keys, requested while a page's nodes resolve, go out as one batch.

@@ -1,12 +1,11 @@
 //! GraphQL over HTTP: POST JSON, GET for queries, GraphiQL for browsers, and the status codes
 //! and media types of the GraphQL-over-HTTP spec.
-use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{OperationType, Selection};
 use async_graphql::{BatchRequest, BatchResponse};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use secrecy::ExposeSecret;
@@ -27,14 +26,8 @@ pub fn router(schema: crate::graphql::AppSchema) -> Router<AppState> {
 async fn get_graphql(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && accepts(&headers, "text/html") {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("git-collector")
-                .finish(),
-        )
-        .into_response();
+        // GraphiQL, embedded (ui/graphiql.html): it posts to /graphql and subscribes on /graphql/ws.
+        return super::ui::serve(super::ui::GRAPHIQL, &headers);
     }
     let request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
@@ -71,12 +64,15 @@ async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: B
 async fn execute(state: &AppState, headers: &HeaderMap, request: BatchRequest) -> Response {
     let caller = caller(state, headers);
     let started = std::time::Instant::now();
-    let operation = match &request {
-        BatchRequest::Single(r) if is_mutation(r) => "mutation",
-        BatchRequest::Single(_) => "query",
-        BatchRequest::Batch(_) => "batch",
+    let (operation, schema) = match &request {
+        BatchRequest::Single(r) => match classify(r) {
+            Operation::Mutation => ("mutation", &state.schema),
+            Operation::Introspection => ("query", introspection_schema()),
+            Operation::Query => ("query", &state.schema),
+        },
+        BatchRequest::Batch(_) => ("batch", &state.schema),
     };
-    let response = state.schema.execute_batch(request.data(caller)).await;
+    let response = schema.execute_batch(request.data(caller)).await;
     state.metrics.observe_graphql(operation, started.elapsed());
     respond(headers, response)
 }
@@ -100,14 +96,45 @@ fn caller(state: &AppState, headers: &HeaderMap) -> Caller {
     }
 }
 
-fn is_mutation(request: &async_graphql::Request) -> bool {
+/// What a request's operation does, as far as the endpoint cares.
+#[derive(Debug, PartialEq, Eq)]
+enum Operation {
+    Query,
+    Mutation,
+    /// A query of introspection fields only (`__schema`, `__type`, `__typename`).
+    Introspection,
+}
+
+fn classify(request: &async_graphql::Request) -> Operation {
     let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false; // the executor reports the syntax error
+        return Operation::Query; // the executor reports the syntax error
     };
     let wanted = request.operation_name.as_deref();
-    doc.operations.iter().any(|(name, op)| {
-        op.node.ty == OperationType::Mutation && (wanted.is_none() || name.map(|n| n.as_str()) == wanted)
-    })
+    let mut selected = doc.operations.iter().filter(|(name, _)| wanted.is_none() || name.map(|n| n.as_str()) == wanted);
+    if selected.clone().any(|(_, op)| op.node.ty == OperationType::Mutation) {
+        return Operation::Mutation;
+    }
+    let introspection = selected.all(|(_, op)| {
+        op.node.ty == OperationType::Query
+            && op.node.selection_set.node.items.iter().all(|item| match &item.node {
+                Selection::Field(field) => field.node.name.node.starts_with("__"),
+                _ => false,
+            })
+    });
+    if introspection {
+        Operation::Introspection
+    } else {
+        Operation::Query
+    }
+}
+
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    classify(request) == Operation::Mutation
+}
+
+fn introspection_schema() -> &'static crate::graphql::AppSchema {
+    static SCHEMA: std::sync::OnceLock<crate::graphql::AppSchema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(crate::graphql::build_introspection_schema)
 }
 
 fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
