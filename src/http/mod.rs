@@ -1,8 +1,9 @@
-//! The axum router: /graphql, /api/repos, health, metrics.
+//! The axum router: the dashboard and GraphiQL (web UI), /graphql, /api/repos, health, metrics.
 mod graphql;
 mod health;
 mod metrics;
 mod rest;
+mod ui;
 
 use std::sync::Arc;
 
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graphql::router(state.schema.clone()))
         .merge(rest::router())
         .merge(metrics::router())
+        .merge(ui::router())
         .layer(axum::middleware::from_fn_with_state(metrics, metrics::record_latency))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))

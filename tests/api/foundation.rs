@@ -104,15 +104,70 @@ async fn replicas_started_together_on_a_fresh_database_all_come_up() {
     assert!(Migrator::get_pending_migrations(&db).await.unwrap().is_empty());
 }
 
+/// The introspection query GraphQL tools send (GraphiQL's docs and completion): types, fields,
+/// arguments, and type references seven `ofType` deep.
+const TOOL_INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } \
+    subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } } \
+    fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description \
+    args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } \
+    interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } \
+    possibleTypes { ...TypeRef } } \
+    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue } \
+    fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name \
+    ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
 #[tokio::test]
-async fn browsers_get_graphiql() {
+async fn browsers_get_graphiql_served_by_the_service_with_nothing_from_elsewhere() {
     let app = spawn_app().await;
     let page = app.http.get(app.url("/graphql")).header("accept", "text/html").send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("http") && !csp.contains("unsafe"), "only the service's own origin: {csp}");
     let body = page.text().await.unwrap();
-    assert!(body.contains("graphiql"), "GraphiQL page expected");
-    assert!(body.contains("/graphql/ws"), "subscriptions endpoint wired into GraphiQL");
+    assert!(!body.contains("https://") && !body.contains("http://"), "no address elsewhere in the page");
+    for asset in ["/ui/vendor/graphiql/graphiql.js", "/ui/vendor/graphiql/graphiql.css"] {
+        assert!(body.contains(asset), "{asset} in the page");
+        let file = app.http.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(file.status(), 200, "{asset}");
+        let etag = file.headers()["etag"].clone();
+        let text = file.text().await.unwrap();
+        if asset.ends_with(".js") {
+            assert!(text.contains("/graphql/ws"), "subscriptions endpoint wired into GraphiQL");
+        }
+        let again = app.http.get(app.url(asset)).header("if-none-match", etag).send().await.unwrap();
+        assert_eq!(again.status(), 304, "{asset} revalidated by its ETag");
+    }
+    // GraphiQL's introspection is deeper than data queries may be, and is answered.
+    let schema = app.graphql(TOOL_INTROSPECTION, serde_json::json!({})).await;
+    assert!(schema["errors"].is_null(), "{schema}");
+    assert_eq!(schema["data"]["__schema"]["queryType"]["name"], "Query");
+    // Mixed with data, the same depth is refused: data queries keep their limit.
+    let deep = "{ repositories(first: 1) { totalCount } __schema { types { fields { type { ofType { ofType { ofType \
+                { ofType { ofType { ofType { name } } } } } } } } } } }";
+    let refused = app.graphql(deep, serde_json::json!({})).await;
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("deep"), "{refused}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_at_the_root_with_its_files() {
+    let app = spawn_app().await;
+    let page = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(page.headers().contains_key("content-security-policy"));
+    let body = page.text().await.unwrap();
+    let mut assets = 0;
+    for part in body.split(['"', '\'']).filter(|p| p.starts_with("/ui/")) {
+        let file = app.http.get(app.url(part)).send().await.unwrap();
+        assert_eq!(file.status(), 200, "{part}");
+        assets += 1;
+    }
+    assert!(assets >= 2, "the page loads its script and styles from /ui/: {body}");
+    assert_eq!(app.http.get(app.url("/ui/nothing.js")).send().await.unwrap().status(), 404);
+    assert_eq!(app.http.get(app.url("/ui/scripts/refresh-vendor.sh")).send().await.unwrap().status(), 404);
     app.stop().await;
 }
 
