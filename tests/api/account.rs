@@ -19,7 +19,7 @@ query($owner: String!, $bots: Boolean, $order: MonthlyOrder, $first: Int, $after
 }"#;
 
 /// Every month of the account through the API, two rows a page: month → count.
-async fn account_months(app: &TestApp, owner: &str, bots: bool) -> BTreeMap<String, i64> {
+pub(crate) async fn account_months(app: &TestApp, owner: &str, bots: bool) -> BTreeMap<String, i64> {
     let mut months = BTreeMap::new();
     let mut after = Value::Null;
     loop {
@@ -48,7 +48,7 @@ fn day(n: i64) -> String {
 }
 
 /// Three repositories of one account, with people who contribute to several of them.
-fn shared_history(fake: &FakeGitHub) {
+pub(crate) fn shared_history(fake: &FakeGitHub) {
     fake.add_org("acme");
     for r in ["one", "two", "three"] {
         fake.add_repo("acme", r);

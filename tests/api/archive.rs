@@ -27,7 +27,7 @@ fn push(
 }
 
 /// Every rule of §7 in three days of two eras.
-fn dataset() -> Archive {
+pub(crate) fn dataset() -> Archive {
     let mut a = Archive::default();
     let (d1, d2, d3) = (day("2024-05-01"), day("2024-05-02"), day("2025-11-03"));
     let ann = (1, "ann");
@@ -129,21 +129,21 @@ fn dataset() -> Archive {
     a
 }
 
-async fn service(archive: &FakeArchive, db: TestDb, extra: &[&str]) -> TestApp {
+pub(crate) async fn service(archive: &FakeArchive, db: TestDb, extra: &[&str]) -> TestApp {
     let mut flags =
         vec!["--archive-url", archive.url.as_str(), "--archive-retry-delay-ms", "5", "--archive-tries", "3"];
     flags.extend_from_slice(extra);
     spawn_app_on(db, &flags).await
 }
 
-async fn import(app: &TestApp, from: &str, to: &str) -> Value {
+pub(crate) async fn import(app: &TestApp, from: &str, to: &str) -> Value {
     let response = app.graphql_as(IMPORT, json!({"from": from, "to": to}), Some(ADMIN_TOKEN)).await;
     let job = response["data"]["importArchive"].clone();
     assert_eq!(job["kind"], "ARCHIVE", "{response}");
     wait_done(app, &job["id"], 60).await
 }
 
-const ACTIVITY: &str =
+pub(crate) const ACTIVITY: &str =
     "query($from: Date!, $to: Date!, $bots: Boolean) { archiveActivity(from: $from, to: $to, includeBots: $bots) { \
     day hoursImported hoursMissing events activeDevelopers developersWithoutCommits developersWithOneCommit \
     developersWithMoreThanOneCommit pushes commits pushesWithoutCommitCount } }";

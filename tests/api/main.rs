@@ -13,12 +13,16 @@ mod helpers;
 mod outage;
 #[allow(dead_code)]
 mod seed;
+#[allow(dead_code)]
+mod showcase;
 
 mod account;
 mod archive;
+mod browser;
 mod cli;
 mod crawler;
 mod foundation;
+mod grafana;
 mod graphql;
 mod jobs;
 mod rest;
