@@ -9,6 +9,7 @@ mod m20261125_000002_account_model;
 mod m20261125_000003_archive;
 mod m20261204_000001_archive_day_rows;
 mod m20261204_000002_archive_member_counts;
+mod m20261204_000003_queue_notifications;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_archive::Migration),
             Box::new(m20261204_000001_archive_day_rows::Migration),
             Box::new(m20261204_000002_archive_member_counts::Migration),
+            Box::new(m20261204_000003_queue_notifications::Migration),
         ]
     }
 }

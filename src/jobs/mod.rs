@@ -2,6 +2,7 @@
 //! schedule (which only enqueues), and running jobs in the foreground for the command line.
 pub mod archive;
 pub mod foreground;
+mod notify;
 mod retry;
 pub mod schedule;
 mod services;

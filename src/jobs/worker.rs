@@ -204,12 +204,17 @@ impl WorkerPool {
         let mut running = JoinSet::new();
         let db = self.queue.db().clone();
         let mut last_sweep = Instant::now() - self.settings.poll;
+        // On PostgreSQL, idle workers wait for notifications (jobs/notify.rs), not the clock.
+        let listening = super::notify::Listening::default();
+        let listener = tokio::spawn(super::notify::listen(db.clone(), self.queue.clone(), listening.clone()));
         tracing::info!(worker = &*self.worker_id, "job workers started");
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if last_sweep.elapsed() >= self.settings.poll {
+            // Polling, the sweep runs once a period; listening, at every wake-up (there are none
+            // while idle).
+            if listening.get() || last_sweep.elapsed() >= self.settings.poll {
                 last_sweep = Instant::now();
                 if let Err(err) = store::jobs::fail_abandoned(&db).await {
                     tracing::warn!(error = %err, "cannot check for abandoned jobs");
@@ -279,13 +284,15 @@ impl WorkerPool {
                     break;
                 }
             }
+            let idle = self.idle_wait(&db, listening.get()).await;
             tokio::select! {
                 _ = shutdown.changed() => {}
                 _ = self.queue.wake.notified() => {}
-                _ = tokio::time::sleep(self.settings.poll) => {}
+                _ = tokio::time::sleep(idle.unwrap_or_default()), if idle.is_some() => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
         }
+        listener.abort();
         tracing::info!(running = running.len(), "workers stopping: no new jobs are claimed");
         let grace = tokio::time::sleep(self.settings.shutdown_grace);
         tokio::pin!(grace);
@@ -296,6 +303,24 @@ impl WorkerPool {
                     while running.join_next().await.is_some() {}
                 }
                 _ = running.join_next() => {}
+            }
+        }
+    }
+
+    /// How long to wait for a wake-up before looking for work again (None: until woken).
+    /// Polling, one period. Listening, until the first lease running anywhere expires (its job
+    /// may then be taken over, and no notification says so), and never while nothing runs.
+    async fn idle_wait(&self, db: &sea_orm::DatabaseConnection, listening: bool) -> Option<std::time::Duration> {
+        if !listening {
+            return Some(self.settings.poll);
+        }
+        match store::jobs::next_takeover_at(db).await {
+            Ok(None) => None,
+            // A moment past the expiry, so that the claim finds it expired.
+            Ok(Some(at)) => Some((at - Utc::now()).to_std().unwrap_or_default() + std::time::Duration::from_millis(50)),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the next lease expiry: polling");
+                Some(self.settings.poll)
             }
         }
     }

@@ -280,6 +280,17 @@ pub async fn claim(
     Ok(job)
 }
 
+/// When the first lease of a running job or archive hour expires (None: nothing runs), the
+/// next moment a claim could find work that no notification announces.
+pub async fn next_takeover_at(db: &DatabaseConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let job = next_lease_expiry(db).await?;
+    let hour = super::archive::ledger::next_lease_expiry(db).await?;
+    Ok(match (job, hour) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
 /// Fails jobs whose process died `MAX_ATTEMPTS` times before finishing.
 pub async fn fail_abandoned(db: &DatabaseConnection) -> Result<u64, StoreError> {
     let now = Utc::now();

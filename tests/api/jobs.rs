@@ -421,3 +421,42 @@ async fn a_database_blip_during_an_account_refresh_fails_nothing() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_idle_service_on_postgresql_sends_no_statement_yet_takes_a_job_queued_elsewhere_within_a_second() {
+    let env = CrawlEnv::new().await;
+    if !env.test_db.is_postgres() {
+        return skip(
+            "an_idle_service_on_postgresql_sends_no_statement_yet_takes_a_job_queued_elsewhere_within_a_second",
+            "needs PostgreSQL (TEST_DATABASE_URL): SQLite has no notifications, its workers poll",
+        );
+    }
+    env.fake.add_org("acme");
+    env.fake.add_repo("acme", "one");
+    let proxy = crate::outage::DbProxy::start(crate::outage::upstream_of(&env.test_db.url)).await;
+    let mut through = TestDb::borrowed(&env.test_db);
+    through.url = proxy.url_for(&env.test_db.url);
+    // Polling would look every 200 ms: a statement in the quiet time below means it polled.
+    let app = app_for(&env.fake, through, &["--job-poll-ms", "200"]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = proxy.bytes_sent();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(proxy.bytes_sent(), before, "an idle service sent the database something in 3 s");
+
+    // Queued by another process (a queue of its own, on its own connection, that wakes no one
+    // in the service): the notification must.
+    let elsewhere = git_collector::jobs::JobQueue::new(env.test_db.connect().await);
+    let target = git_collector::domain::Target::parse("acme/one").unwrap();
+    let (job, _) = elsewhere.enqueue(&target, JobTrigger::Mutation).await.unwrap();
+    let queued_at = std::time::Instant::now();
+    let taken = eventually(5, || async {
+        let row = refresh_job::Entity::find_by_id(job.id).one(&env.db).await.unwrap().unwrap();
+        row.status != JobStatus::Queued
+    })
+    .await;
+    assert!(taken, "the job was taken");
+    assert!(queued_at.elapsed() < Duration::from_secs(1), "taken after {:?}", queued_at.elapsed());
+    let done = wait_done(&app, &json!(job.id.to_string()), 30).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+    app.stop().await;
+}

@@ -120,6 +120,18 @@ pub async fn claim(
     Ok(hour)
 }
 
+/// When the first lease of an hour being imported expires (None: none is).
+pub async fn next_lease_expiry(db: &DatabaseConnection) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(archive_hour::Entity::find()
+        .filter(archive_hour::Column::Status.eq(HourStatus::Running))
+        .select_only()
+        .column_as(archive_hour::Column::LeaseExpiresAt.min(), "at")
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
 /// Fails hours whose process died `MAX_ATTEMPTS` times before they settled.
 pub async fn fail_abandoned(db: &DatabaseConnection) -> Result<u64, StoreError> {
     let tx = begin_write(db).await?;
