@@ -289,14 +289,19 @@ async fn a_subscription_sees_queued_running_succeeded() {
     let fake = FakeGitHub::start().await;
     fake.add_org("acme");
     fake.add_repo("acme", "rocket");
+    fake.add_repo("acme", "blocker");
     history(&fake, "acme/rocket", 20, 4);
+    history(&fake, "acme/blocker", 20, 4);
     fake.set_latency(Duration::from_millis(200));
-    // Workers poll slowly, so that the job is seen while still queued.
-    let app = app_for(&fake, TestDb::new().await, &["--job-poll-ms", "2500", "--job-lease-secs", "3"]).await;
-    // Let the workers make their first pass (at start-up) before the job exists.
-    tokio::time::sleep(Duration::from_millis(400)).await;
-    // Queue the job without waking the workers: through the database, as another replica would.
+    // One crawl slot, held by another repository's job: the job under test stays queued until the
+    // subscription is attached, however fast the workers hear of it (LISTEN/NOTIFY on PostgreSQL).
+    let app = app_for(&fake, TestDb::new().await, &["--crawl-concurrency", "1", "--job-lease-secs", "3"]).await;
     let queue = git_collector::jobs::JobQueue::new(app.db.clone());
+    let blocker = git_collector::domain::Target::parse("acme/blocker").unwrap();
+    let (blocker, _) = queue.enqueue(&blocker, JobTrigger::Mutation).await.unwrap();
+    let blocker_id = json!(blocker.id.to_string());
+    let running = eventually(10, || async { job(&app, &blocker_id).await["status"] == "RUNNING" }).await;
+    assert!(running, "the blocking job started");
     let target = git_collector::domain::Target::parse("acme/rocket").unwrap();
     let (job, _) = queue.enqueue(&target, JobTrigger::Mutation).await.unwrap();
 
