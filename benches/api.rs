@@ -278,8 +278,15 @@ async fn load_database(url: &str, statements: &[String], concurrency: usize, sec
 }
 
 async fn graphql(client: &reqwest::Client, url: &str, query: &str, variables: Value) -> Value {
-    let body: Value =
-        client.post(url).json(&json!({"query": query, "variables": variables})).send().await.unwrap().json().await.unwrap();
+    let body: Value = client
+        .post(url)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(body.get("errors").is_none(), "{body}");
     body
 }
@@ -318,7 +325,13 @@ async fn scenarios(db: &DatabaseConnection, base: &str, repos: usize, total: usi
     let gql = format!("{base}/graphql");
     // The cursor of row total-100 (the page after it holds the last 100 rows), reached through
     // the API: the end of the page before the last page.
-    let last = graphql(&client, &gql, "query($n: Int!) { monthlyFirstContributors(last: $n) { pageInfo { startCursor } } }", json!({"n": size})).await;
+    let last = graphql(
+        &client,
+        &gql,
+        "query($n: Int!) { monthlyFirstContributors(last: $n) { pageInfo { startCursor } } }",
+        json!({"n": size}),
+    )
+    .await;
     let last_start = last["data"]["monthlyFirstContributors"]["pageInfo"]["startCursor"].as_str().unwrap().to_owned();
     let before = graphql(
         &client,
