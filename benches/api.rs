@@ -153,8 +153,9 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Loads the service with `request` for `secs` seconds from `concurrency` connections.
-async fn load_service(base: &str, request: &Request, concurrency: usize, secs: u64, work: &Path) -> Stats {
-    if which("wrk") {
+async fn load_service(base: &str, request: &Request, setup: &Setup, work: &Path) -> Stats {
+    let (concurrency, secs) = (setup.concurrency, setup.secs);
+    if setup.wrk {
         let (path, script) = match request {
             Request::Get(path) => (path.clone(), String::new()),
             Request::Post(path, body) => (
@@ -439,6 +440,8 @@ struct Row {
 }
 
 struct Setup {
+    /// Whether `wrk` is installed (else an in-process client loads the service).
+    wrk: bool,
     repos: usize,
     months: usize,
     concurrency: usize,
@@ -485,7 +488,7 @@ async fn run(label: &str, db_url: &str, setup: &Setup, keep: bool) -> Vec<Row> {
         let mut database = Vec::new();
         let mut ratios = Vec::new();
         for _ in 0..setup.rounds {
-            let s = load_service(&base, &scenario.request, setup.concurrency, setup.secs, work.path()).await;
+            let s = load_service(&base, &scenario.request, setup, work.path()).await;
             service.push(s);
             if postgres && !scenario.statements.is_empty() {
                 let d = load_database(db_url, &scenario.statements, setup.concurrency, setup.secs, work.path()).await;
@@ -528,6 +531,7 @@ fn print_row(row: &Row) {
 #[tokio::main]
 async fn main() {
     let setup = Setup {
+        wrk: which("wrk"),
         repos: env_or("BENCH_REPOS", 10_000),
         months: env_or("BENCH_MONTHS", 100),
         concurrency: env_or("BENCH_CONCURRENCY", 8),
@@ -544,7 +548,7 @@ async fn main() {
         setup.concurrency,
         setup.secs,
         setup.rounds,
-        if which("wrk") { "wrk" } else { "an in-process client (install wrk for figures comparable with pgbench)" }
+        if setup.wrk { "wrk" } else { "an in-process client (install wrk for figures comparable with pgbench)" }
     );
     let dir = tempfile::tempdir().unwrap();
     let sqlite_path = if keep { std::env::temp_dir().join("gc_bench_api.db") } else { dir.path().join("api.db") };
