@@ -42,8 +42,15 @@ impl Application {
         let workers = services.workers(WorkerSettings::from_config(&config));
         let Services { db, queue, metrics, .. } = services;
         let schema = graphql::build_schema(Some(queue.clone()));
-        let state =
-            AppState { db, schema, queue, metrics, config: Arc::new(config), admin_token: Arc::new(admin_token) };
+        let state = AppState {
+            db,
+            schema,
+            compiled: Arc::default(),
+            queue,
+            metrics,
+            config: Arc::new(config),
+            admin_token: Arc::new(admin_token),
+        };
         Ok(Self { listener, state, workers, port })
     }
 

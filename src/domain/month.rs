@@ -21,6 +21,31 @@ impl Month {
     }
 }
 
+/// "YYYY-MM-DD" for years 0 to 9999, written digit by digit (chrono's `format` parses its
+/// pattern on every call, which shows on pages of dates).
+pub fn iso_date(date: NaiveDate) -> String {
+    let (year, month, day) = (date.year(), date.month(), date.day());
+    if !(0..=9999).contains(&year) {
+        return date.format("%Y-%m-%d").to_string();
+    }
+    let (y, m, d) = (year as u32, month, day);
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        '-',
+        digit(m / 10),
+        digit(m),
+        '-',
+        digit(d / 10),
+        digit(d),
+    ]
+    .into_iter()
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +62,13 @@ mod tests {
         let dec = Month::containing(NaiveDate::from_ymd_opt(2015, 12, 2).unwrap());
         assert!(jan.desc_key() < dec.desc_key());
         assert_eq!(jan.desc_key() + 1, dec.desc_key());
+    }
+
+    #[test]
+    fn iso_date_matches_chrono() {
+        for (y, m, d) in [(2024, 1, 31), (1999, 12, 1), (5, 6, 7), (9999, 12, 31), (-1, 1, 1), (10000, 1, 1)] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(iso_date(date), date.format("%Y-%m-%d").to_string());
+        }
     }
 }

@@ -63,6 +63,10 @@ impl Scope {
         }
         Self(hex::encode(&hash.finalize()[..6]))
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A position in a list of `K`, within one scope.

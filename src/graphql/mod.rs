@@ -1,12 +1,14 @@
 //! The GraphQL API: schema, queries, mutations, subscriptions, connection/cursor helpers.
 mod account;
 mod archive;
+mod compiled;
 mod cursor;
 mod error;
 mod jobs;
 mod loaders;
 mod monthly;
 mod mutation;
+mod plain;
 mod query;
 mod repository;
 mod scalars;
@@ -15,6 +17,7 @@ mod subscription;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::Schema;
 
+pub use compiled::Compiled;
 pub use error::{ApiError, SERVICE_UNAVAILABLE};
 pub use mutation::Mutation;
 pub use query::Query;

@@ -1,13 +1,14 @@
 //! `monthlyFirstContributors`: the read model, by keyset pages.
 use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, Object};
+use async_graphql::{Context, Enum, Object, Value};
 use entity::monthly_first_contributors as monthly;
 use sea_orm::DatabaseConnection;
 
 use super::cursor::{Cursor, PageArgs, Scope};
 use super::error::{ApiError, ApiResult};
 use super::loaders::RepositoryLoader;
+use super::plain::{Plain, PlainFields};
 use super::repository::Repository;
 use super::scalars::Date;
 use crate::domain::{Month, OwnerLogin, RepoName};
@@ -45,20 +46,37 @@ impl MonthlyFirstContributors {
     }
 }
 
-/// `totalCount` of a connection, computed only when asked for.
+impl PlainFields for MonthlyFirstContributors {
+    fn plain(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "owner" => Value::String(self.0.owner.clone()),
+            "repoName" => Value::String(self.0.repo_name.clone()),
+            "month" => Value::String(crate::domain::iso_date(self.0.month)),
+            "newContributors" => Value::from(self.0.new_contributors),
+            _ => return None,
+        })
+    }
+}
+
+/// `totalCount` of a connection: read with the page when the query asks for it (known), else
+/// computed if a fragment asks for it after all.
 pub struct MonthlyTotal {
     filter: MonthlyFilter,
+    known: Option<i64>,
 }
 
 #[Object]
 impl MonthlyTotal {
     /// Rows matching the filters, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
-        Ok(read_model::monthly_total(ctx.data_unchecked::<DatabaseConnection>(), &self.filter).await?)
+        match self.known {
+            Some(total) => Ok(total),
+            None => Ok(read_model::monthly_total(ctx.data_unchecked::<DatabaseConnection>(), &self.filter).await?),
+        }
     }
 }
 
-pub type MonthlyConnection = Connection<Cursor<MonthlyKey>, MonthlyFirstContributors, MonthlyTotal>;
+pub type MonthlyConnection = Connection<Cursor<MonthlyKey>, Plain<MonthlyFirstContributors>, MonthlyTotal>;
 
 /// Filters as the API receives them, before checking.
 pub struct MonthlyArgs {
@@ -70,13 +88,27 @@ pub struct MonthlyArgs {
     pub order: MonthlyOrder,
 }
 
-/// Checks the filters, reads one page, and builds the connection.
-pub async fn connection(
+/// One page of the read model with what its connection shows.
+pub struct MonthlyPage {
+    pub rows: Vec<monthly::Model>,
+    pub has_previous: bool,
+    pub has_next: bool,
+    /// The total over all pages, when it was asked for.
+    pub total: Option<i64>,
+    /// The fingerprint of the filters, in every cursor of the page.
+    pub scope: Scope,
+    filter: MonthlyFilter,
+}
+
+/// Checks the filters and the page arguments, and reads one page (with the total when
+/// `with_total`, in the same statement).
+pub async fn read(
     db: &DatabaseConnection,
     args: MonthlyArgs,
     repository_id: Option<i64>,
     page: PageArgs,
-) -> ApiResult<MonthlyConnection> {
+    with_total: bool,
+) -> ApiResult<MonthlyPage> {
     let owner = args.owner.as_deref().map(OwnerLogin::parse).transpose()?;
     let repo = args.repo.as_deref().map(RepoName::parse).transpose()?;
     let from = args.from.map(|d| Month::containing(d.0));
@@ -116,14 +148,33 @@ pub async fn connection(
         if order == MonthOrder::Desc { "desc" } else { "asc" },
     ]);
     let request = page.window::<MonthlyKey>(&scope)?;
-    let result = read_model::monthly_page(db, &filter, &request).await?;
-    let mut connection =
-        Connection::with_additional_fields(result.has_previous, result.has_next, MonthlyTotal { filter });
+    let (result, total) = read_model::monthly_page(db, &filter, &request, with_total).await?;
+    Ok(MonthlyPage {
+        rows: result.rows,
+        has_previous: result.has_previous,
+        has_next: result.has_next,
+        total,
+        scope,
+        filter,
+    })
+}
+
+/// Reads one page (see `read`) and builds the connection.
+pub async fn connection(
+    ctx: &Context<'_>,
+    args: MonthlyArgs,
+    repository_id: Option<i64>,
+    page: PageArgs,
+) -> ApiResult<MonthlyConnection> {
+    let with_total = ctx.look_ahead().field("totalCount").exists();
+    let page = read(ctx.data_unchecked(), args, repository_id, page, with_total).await?;
+    let total = MonthlyTotal { filter: page.filter, known: page.total };
+    let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, total);
+    let scope = page.scope;
     connection.edges.extend(
-        result
-            .rows
+        page.rows
             .into_iter()
-            .map(|row| Edge::new(Cursor::new(&scope, MonthlyKey::of(&row)), MonthlyFirstContributors(row))),
+            .map(|row| Edge::new(Cursor::new(&scope, MonthlyKey::of(&row)), Plain(MonthlyFirstContributors(row)))),
     );
     Ok(connection)
 }

@@ -47,7 +47,7 @@ impl Query {
             include_bots: include_bots.unwrap_or(false),
             order: order_by.unwrap_or(MonthlyOrder::MonthAsc),
         };
-        monthly::connection(ctx.data_unchecked(), args, None, PageArgs::new(first, after, last, before)).await
+        monthly::connection(ctx, args, None, PageArgs::new(first, after, last, before)).await
     }
 
     /// People new to a whole account, by month: each counts once, in the month of their first

@@ -98,8 +98,7 @@ impl Repository {
             include_bots: include_bots.unwrap_or(false),
             order: MonthlyOrder::MonthAsc,
         };
-        monthly::connection(ctx.data_unchecked(), args, Some(self.0.id), PageArgs::new(first, after, last, before))
-            .await
+        monthly::connection(ctx, args, Some(self.0.id), PageArgs::new(first, after, last, before)).await
     }
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn contributors(

@@ -2,6 +2,8 @@
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{NaiveDate, SecondsFormat, Utc};
 
+use crate::domain::iso_date;
+
 /// A calendar date, "YYYY-MM-DD".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
@@ -20,7 +22,7 @@ impl ScalarType for Date {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.format("%Y-%m-%d").to_string())
+        Value::String(iso_date(self.0))
     }
 }
 

@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 use secrecy::SecretString;
 
 use crate::config::Config;
-use crate::graphql::AppSchema;
+use crate::graphql::{AppSchema, Compiled};
 use crate::jobs::JobQueue;
 use crate::metrics::Metrics;
 
@@ -29,6 +29,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    /// The common query shape, answered without the executor.
+    pub compiled: Arc<Compiled>,
     pub queue: JobQueue,
     pub metrics: Arc<Metrics>,
     pub config: Arc<Config>,

@@ -76,7 +76,7 @@ async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
             let items = rows
                 .into_iter()
                 .map(|row| Item {
-                    month: row.month.format("%Y-%m-%d").to_string(),
+                    month: crate::domain::iso_date(row.month),
                     number_of_new_contributors: row.new_contributors,
                     repo_name: row.repo_name,
                 })

@@ -13,13 +13,21 @@ use tokio::sync::{Mutex, MutexGuard};
 /// How long a request waits for a pooled connection before it is answered "unavailable".
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// A pooled PostgreSQL connection idle for at least this long is tested (one round trip)
+/// before a request gets it; a busier one is handed out as it is. A connection that broke
+/// while busy fails its statement and is closed when it returns (sqlx tests every connection
+/// as it comes back), so the next request gets a sound one.
+const TEST_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// Opens a pool on `url`. SQLite files are put in WAL mode so that readers never wait for the
 /// crawler's writes.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
-    let sqlite = url.starts_with("sqlite:");
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return connect_postgres(url).await;
+    }
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(if sqlite { 8 } else { 16 })
+        .max_connections(8)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_timeout(ACQUIRE_TIMEOUT)
@@ -28,10 +36,36 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         .map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(30)));
     let db =
         Database::connect(options).await.with_context(|| format!("cannot open the database {}", redact_url(url)))?;
-    if sqlite {
+    if db.get_database_backend() == DbBackend::Sqlite {
         db.execute_unprepared("PRAGMA journal_mode=WAL;").await.context("cannot switch SQLite to WAL mode")?;
     }
     Ok(db)
+}
+
+/// The PostgreSQL pool, built with sqlx's options directly: SeaORM's would test every
+/// connection with a round trip each time it is handed out (see `TEST_AFTER_IDLE`).
+async fn connect_postgres(url: &str) -> anyhow::Result<DatabaseConnection> {
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let options: PgConnectOptions =
+        url.parse().with_context(|| format!("cannot read the database URL {}", redact_url(url)))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= TEST_AFTER_IDLE {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(options.disable_statement_logging())
+        .await
+        .with_context(|| format!("cannot open the database {}", redact_url(url)))?;
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
 }
 
 /// An arbitrary constant: the PostgreSQL advisory lock that makes replicas migrate one at a time.

@@ -396,3 +396,89 @@ async fn nested_fields_of_a_page_cost_a_constant_number_of_queries() {
     assert!(costs[1] <= 10, "a page of 50 costs about what a page of 5 does: {costs:?}");
     app.stop().await;
 }
+
+/// The compiled path (src/graphql/compiled.rs) answers byte for byte as the executor does. The
+/// executor's answer comes from the same selection spread from a fragment, a shape the compiled
+/// path leaves to the executor and that means the same.
+#[tokio::test]
+async fn the_compiled_path_answers_as_the_executor_does() {
+    let app = spawn_app().await;
+    let mut repos = sample();
+    repos.push(SeedRepo { owner: "apache".into(), name: "kafka".into(), months: vec![(month(2016, 2), 3, 1)] });
+    seed(&app.db, &repos).await;
+    let compiled = git_collector::graphql::Compiled::default();
+    let post = |query: String, variables: Value, operation: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let response = app
+                .http
+                .post(app.url("/graphql"))
+                .json(&json!({"query": query, "variables": variables, "operationName": operation}))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let content_type = response.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().to_owned();
+            (status, content_type, response.text().await.unwrap())
+        }
+    };
+    let vars = "($owner: String, $repo: String, $from: Date, $to: Date, $bots: Boolean, $order: MonthlyOrder, \
+                $first: Int, $after: String, $last: Int, $before: String)";
+    let args = "owner: $owner, repo: $repo, from: $from, to: $to, includeBots: $bots, orderBy: $order, \
+                first: $first, after: $after, last: $last, before: $before";
+    let full = format!(
+        "monthlyFirstContributors({args}) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} \
+         edges {{ cursor node {{ owner repoName month newContributors }} }} nodes {{ repoName }} }}"
+    );
+    let first = app.data(&format!("query{vars} {{ {full} }}"), json!({"first": 2})).await;
+    let cursor = first["monthlyFirstContributors"]["pageInfo"]["endCursor"].clone();
+    let cases: Vec<(String, String, Value, Option<&'static str>)> = vec![
+        (format!("query{vars}"), full.clone(), json!({}), None),
+        (format!("query{vars}"), full.clone(), json!({"first": 2, "after": cursor}), None),
+        (format!("query{vars}"), full.clone(), json!({"last": 2, "before": cursor}), None),
+        (format!("query{vars}"), full.clone(), json!({"last": 1}), None),
+        (format!("query{vars}"), full.clone(), json!({"bots": true, "order": "MONTH_DESC", "first": 3}), None),
+        (format!("query{vars}"), full.clone(), json!({"owner": "FACEBOOK", "repo": "react"}), None),
+        (format!("query{vars}"), full.clone(), json!({"from": "2016-02-10", "to": "2016-03-01", "bots": true}), None),
+        (format!("query{vars}"), full.clone(), json!({"owner": "nobody"}), None),
+        (format!("query{vars}"), full.clone(), json!({"repo": "nothing-here"}), None),
+        (format!("query{vars}"), full.clone(), json!({"first": 0}), None),
+        (
+            "query Page($n: Int = 2, $o: String = \"apache\")".into(),
+            "m: monthlyFirstContributors(owner: $o, first: $n, orderBy: MONTH_DESC) { __typename t: totalCount \
+             pageInfo { __typename s: startCursor e: endCursor hasPreviousPage } \
+             edges { __typename c: cursor n: node { __typename month o: owner k: newContributors } } }"
+                .into(),
+            json!({}),
+            Some("Page"),
+        ),
+        (
+            "query Page($n: Int = 2, $o: String = \"apache\")".into(),
+            "m: monthlyFirstContributors(owner: $o, first: $n) { nodes { owner repoName } totalCount }".into(),
+            json!({"n": 1, "o": null}),
+            Some("Page"),
+        ),
+        (
+            "query($n: Int!)".into(),
+            "monthlyFirstContributors(first: $n, includeBots: true, from: \"2016-01-01\") { totalCount nodes { month } }"
+                .into(),
+            json!({"n": 10}),
+            None,
+        ),
+    ];
+    for (head, selection, variables, operation) in cases {
+        let query = format!("{head} {{ {selection} }}");
+        assert!(compiled.compiles(&query, operation), "not of the compiled shape: {query}");
+        let twin = format!("{head} {{ ...Q }} fragment Q on Query {{ {selection} }}");
+        assert!(!compiled.compiles(&twin, operation));
+        let fast = post(query.clone(), variables.clone(), operation).await;
+        let slow = post(twin, variables.clone(), operation).await;
+        assert_eq!(fast, slow, "{query} with {variables}");
+    }
+    // Values the compiled path declines reach the executor, which refuses them as before.
+    let query = format!("query{vars} {{ {full} }}");
+    for variables in [json!({"first": 1000}), json!({"first": "3"}), json!({"after": "x"}), json!({"to": "2016-1-1"})] {
+        assert_eq!(app.error_code(&query, variables.clone()).await, "BAD_USER_INPUT", "{variables}");
+    }
+    app.stop().await;
+}
