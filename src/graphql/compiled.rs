@@ -423,14 +423,7 @@ impl Plan {
 
     async fn run(&self, db: &DatabaseConnection, variables: &Variables) -> Option<Vec<u8>> {
         let v = self.values(variables)?;
-        let args = MonthlyArgs {
-            owner: v.owner,
-            repo: v.repo,
-            from: v.from,
-            to: v.to,
-            include_bots: v.include_bots.unwrap_or(false),
-            order: v.order.unwrap_or(MonthlyOrder::MonthAsc),
-        };
+        let args = MonthlyArgs::given(v.owner, v.repo, v.from, v.to, v.include_bots, v.order);
         let with_total = self.fields.iter().any(|(_, f)| matches!(f, ConnectionField::TotalCount));
         let page =
             monthly::read(db, args, None, PageArgs::new(v.first, v.after, v.last, v.before), with_total).await.ok()?;
@@ -439,92 +432,72 @@ impl Plan {
 
     /// The response, as the executor would serialize it.
     fn write(&self, page: &MonthlyPage) -> Vec<u8> {
+        let scope = page.scope.as_str();
         let mut json = String::with_capacity(160);
-        let cursors: Vec<String> = page.rows.iter().map(|row| cursor(&mut json, page.scope.as_str(), row)).collect();
         let mut out = String::with_capacity(256 + page.rows.len() * 256);
         out.push_str("{\"data\":{");
         key(&mut out, &self.key);
-        out.push('{');
-        for (i, (name, field)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            key(&mut out, name);
-            match field {
-                ConnectionField::TotalCount => out.push_str(itoa::Buffer::new().format(page.total.unwrap_or(0))),
-                ConnectionField::Typename => text(&mut out, "MonthlyFirstContributorsConnection"),
-                ConnectionField::PageInfo(info) => {
-                    out.push('{');
-                    for (j, (name, f)) in info.iter().enumerate() {
-                        if j > 0 {
-                            out.push(',');
-                        }
-                        key(&mut out, name);
-                        match f {
-                            PageInfoField::HasPreviousPage => out.push_str(bool_text(page.has_previous)),
-                            PageInfoField::HasNextPage => out.push_str(bool_text(page.has_next)),
-                            PageInfoField::StartCursor => optional_text(&mut out, cursors.first().map(String::as_str)),
-                            PageInfoField::EndCursor => optional_text(&mut out, cursors.last().map(String::as_str)),
-                            PageInfoField::Typename => text(&mut out, "PageInfo"),
-                        }
-                    }
-                    out.push('}');
+        object(&mut out, &self.fields, |out, field| match field {
+            ConnectionField::TotalCount => out.push_str(itoa::Buffer::new().format(page.total.unwrap_or(0))),
+            ConnectionField::Typename => text(out, "MonthlyFirstContributorsConnection"),
+            ConnectionField::PageInfo(info) => object(out, info, |out, f| match f {
+                PageInfoField::HasPreviousPage => out.push_str(bool_text(page.has_previous)),
+                PageInfoField::HasNextPage => out.push_str(bool_text(page.has_next)),
+                PageInfoField::StartCursor => {
+                    optional_text(out, page.rows.first().map(|row| cursor(&mut json, scope, row)).as_deref())
                 }
-                ConnectionField::Edges(edge) => {
-                    out.push('[');
-                    for (r, (row, cursor)) in page.rows.iter().zip(&cursors).enumerate() {
-                        if r > 0 {
-                            out.push(',');
-                        }
-                        out.push('{');
-                        for (j, (name, f)) in edge.iter().enumerate() {
-                            if j > 0 {
-                                out.push(',');
-                            }
-                            key(&mut out, name);
-                            match f {
-                                EdgeField::Cursor => text(&mut out, cursor),
-                                EdgeField::Typename => text(&mut out, "MonthlyFirstContributorsEdge"),
-                                EdgeField::Node(fields) => node(&mut out, fields, row),
-                            }
-                        }
-                        out.push('}');
-                    }
-                    out.push(']');
+                PageInfoField::EndCursor => {
+                    optional_text(out, page.rows.last().map(|row| cursor(&mut json, scope, row)).as_deref())
                 }
-                ConnectionField::Nodes(fields) => {
-                    out.push('[');
-                    for (r, row) in page.rows.iter().enumerate() {
-                        if r > 0 {
-                            out.push(',');
-                        }
-                        node(&mut out, fields, row);
-                    }
-                    out.push(']');
-                }
-            }
-        }
-        out.push_str("}}}");
+                PageInfoField::Typename => text(out, "PageInfo"),
+            }),
+            ConnectionField::Edges(edge) => list(out, &page.rows, |out, row| {
+                object(out, edge, |out, f| match f {
+                    EdgeField::Cursor => text(out, &cursor(&mut json, scope, row)),
+                    EdgeField::Typename => text(out, "MonthlyFirstContributorsEdge"),
+                    EdgeField::Node(fields) => node(out, fields, row),
+                })
+            }),
+            ConnectionField::Nodes(fields) => list(out, &page.rows, |out, row| node(out, fields, row)),
+        });
+        out.push_str("}}");
         out.into_bytes()
     }
 }
 
-fn node(out: &mut String, fields: &[(Name, NodeField)], row: &entity::monthly_first_contributors::Model) {
+/// `items` as a JSON array, each written by `each`.
+fn list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T)) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        each(out, item);
+    }
+    out.push(']');
+}
+
+/// The selected fields as a JSON object, in order, each value written by `value`.
+fn object<F>(out: &mut String, fields: &[(Name, F)], mut value: impl FnMut(&mut String, &F)) {
     out.push('{');
-    for (j, (name, f)) in fields.iter().enumerate() {
-        if j > 0 {
+    for (i, (name, field)) in fields.iter().enumerate() {
+        if i > 0 {
             out.push(',');
         }
         key(out, name);
-        match f {
-            NodeField::Owner => text(out, &row.owner),
-            NodeField::RepoName => text(out, &row.repo_name),
-            NodeField::Month => text(out, &iso_date(row.month)),
-            NodeField::NewContributors => out.push_str(itoa::Buffer::new().format(row.new_contributors)),
-            NodeField::Typename => text(out, "MonthlyFirstContributors"),
-        }
+        value(out, field);
     }
     out.push('}');
+}
+
+fn node(out: &mut String, fields: &[(Name, NodeField)], row: &entity::monthly_first_contributors::Model) {
+    object(out, fields, |out, f| match f {
+        NodeField::Owner => text(out, &row.owner),
+        NodeField::RepoName => text(out, &row.repo_name),
+        NodeField::Month => text(out, &iso_date(row.month)),
+        NodeField::NewContributors => out.push_str(itoa::Buffer::new().format(row.new_contributors)),
+        NodeField::Typename => text(out, "MonthlyFirstContributors"),
+    });
 }
 
 /// A row's cursor, as `Cursor::<MonthlyKey>::encode_cursor` writes it (base64url of the JSON

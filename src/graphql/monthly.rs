@@ -88,6 +88,28 @@ pub struct MonthlyArgs {
     pub order: MonthlyOrder,
 }
 
+impl MonthlyArgs {
+    /// The arguments of the root field as given, a null or absent one at the schema's default
+    /// (`includeBots: false`, `orderBy: MONTH_ASC`).
+    pub fn given(
+        owner: Option<String>,
+        repo: Option<String>,
+        from: Option<Date>,
+        to: Option<Date>,
+        include_bots: Option<bool>,
+        order: Option<MonthlyOrder>,
+    ) -> Self {
+        Self {
+            owner,
+            repo,
+            from,
+            to,
+            include_bots: include_bots.unwrap_or(false),
+            order: order.unwrap_or(MonthlyOrder::MonthAsc),
+        }
+    }
+}
+
 /// One page of the read model with what its connection shows.
 pub struct MonthlyPage {
     pub rows: Vec<monthly::Model>,

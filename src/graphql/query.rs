@@ -39,14 +39,7 @@ impl Query {
         last: Option<i32>,
         before: Option<String>,
     ) -> ApiResult<MonthlyConnection> {
-        let args = MonthlyArgs {
-            owner,
-            repo,
-            from,
-            to,
-            include_bots: include_bots.unwrap_or(false),
-            order: order_by.unwrap_or(MonthlyOrder::MonthAsc),
-        };
+        let args = MonthlyArgs::given(owner, repo, from, to, include_bots, order_by);
         monthly::connection(ctx, args, None, PageArgs::new(first, after, last, before)).await
     }
 

@@ -3,8 +3,8 @@
 //! list's order); callers pass keys, never column values.
 use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement, SimpleExpr, SubQueryStatement};
 use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait, Select, Statement, Value,
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Order, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, Select, Statement, Value,
 };
 
 /// Which page: `limit` rows after `after` and before `before`, from the start (`first`) or from
@@ -159,28 +159,28 @@ where
     }
     let backend = db.get_database_backend();
     let found = db.query_all(literal_limit(select.limit(request.limit + 1).build(backend))).await?;
-    // The probe and the total, from the first row, or on their own when there is none.
+    // The probe and the total (0 for none), from the first row, or on their own when there is none.
+    let extras = |row: &QueryResult| -> Result<(bool, Option<i64>), DbErr> {
+        let beyond = other_side.is_some() && row.try_get::<bool>("", OTHER_SIDE)?;
+        let count = match total {
+            Some(_) => Some(row.try_get::<Option<i64>>("", TOTAL)?.unwrap_or(0)),
+            None => None,
+        };
+        Ok((beyond, count))
+    };
     let (beyond, count) = match found.first() {
-        Some(row) => (
-            other_side.is_some() && row.try_get::<bool>("", OTHER_SIDE)?,
-            total.is_some().then(|| row.try_get::<Option<i64>>("", TOTAL)).transpose()?.flatten(),
-        ),
+        Some(row) => extras(row)?,
         None if other_side.is_some() || total.is_some() => {
             let mut alone = Query::select();
             alone.expr_as(other_side.clone().unwrap_or_else(|| Expr::val(false).into()), Alias::new(OTHER_SIDE));
             alone.expr_as(total.clone().unwrap_or_else(|| Expr::val(0i64).into()), Alias::new(TOTAL));
-            let row = db.query_one(backend.build(&alone)).await?;
-            match row {
-                Some(row) => (
-                    other_side.is_some() && row.try_get::<bool>("", OTHER_SIDE)?,
-                    total.is_some().then(|| row.try_get::<Option<i64>>("", TOTAL)).transpose()?.flatten(),
-                ),
-                None => (false, None),
+            match db.query_one(backend.build(&alone)).await? {
+                Some(row) => extras(&row)?,
+                None => (false, total.as_ref().map(|_| 0)),
             }
         }
         None => (false, None),
     };
-    let count = total.is_some().then(|| count.unwrap_or(0));
     let mut rows = found.iter().map(|row| M::from_query_result(row, "")).collect::<Result<Vec<M>, DbErr>>()?;
     let more = rows.len() as u64 > request.limit;
     rows.truncate(request.limit as usize);
