@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::graphql;
 use crate::http::{self, AppState};
 use crate::jobs::{schedule, Services, WorkerPool, WorkerSettings};
+use crate::store::reads::Reads;
 
 pub struct Application {
     listener: TcpListener,
@@ -43,6 +44,7 @@ impl Application {
         let Services { db, queue, metrics, .. } = services;
         let schema = graphql::build_schema(Some(queue.clone()));
         let state = AppState {
+            reads: Reads::of(&db),
             db,
             schema,
             compiled: Arc::default(),

@@ -9,6 +9,6 @@ mod schedule;
 pub use entity::enums::AccountKind;
 
 pub use contributor_key::{ContributorKey, IDENTITY_RULES};
-pub use month::{iso_date, Month};
+pub use month::{iso_date, push_iso_date, Month};
 pub use names::{NameError, OwnerLogin, RepoName, RepoRef, Target};
 pub use schedule::{Schedule, ScheduleError};

@@ -24,26 +24,34 @@ impl Month {
 /// "YYYY-MM-DD" for years 0 to 9999, written digit by digit (chrono's `format` parses its
 /// pattern on every call, which shows on pages of dates).
 pub fn iso_date(date: NaiveDate) -> String {
+    let mut out = String::with_capacity(10);
+    push_iso_date(&mut out, date);
+    out
+}
+
+/// `iso_date`, appended to `out`.
+pub fn push_iso_date(out: &mut String, date: NaiveDate) {
     let (year, month, day) = (date.year(), date.month(), date.day());
     if !(0..=9999).contains(&year) {
-        return date.format("%Y-%m-%d").to_string();
+        use std::fmt::Write as _;
+        let _ = write!(out, "{}", date.format("%Y-%m-%d"));
+        return;
     }
     let (y, m, d) = (year as u32, month, day);
-    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
-    [
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let bytes = [
         digit(y / 1000),
         digit(y / 100),
         digit(y / 10),
         digit(y),
-        '-',
+        b'-',
         digit(m / 10),
         digit(m),
-        '-',
+        b'-',
         digit(d / 10),
         digit(d),
-    ]
-    .into_iter()
-    .collect()
+    ];
+    out.push_str(std::str::from_utf8(&bytes).unwrap_or_default());
 }
 
 #[cfg(test)]

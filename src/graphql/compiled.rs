@@ -17,12 +17,12 @@ use async_graphql::parser::types::{BaseType, DocumentOperations, Field, Operatio
 use async_graphql::{Name, Positioned, ScalarType, Value, Variables};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use sea_orm::DatabaseConnection;
 
 use super::cursor::PageArgs;
 use super::monthly::{self, MonthlyArgs, MonthlyOrder, MonthlyPage};
 use super::scalars::Date;
-use crate::domain::iso_date;
+use crate::domain::push_iso_date;
+use crate::store::reads::Reads;
 
 /// Documents remembered (their verdicts); beyond this the memory is cleared and starts again.
 const REMEMBERED: usize = 512;
@@ -42,7 +42,7 @@ pub struct Compiled {
 impl Compiled {
     /// The JSON response to `request` if it has the compiled shape and runs without error;
     /// `None` sends it to the executor.
-    pub async fn answer(&self, db: &DatabaseConnection, request: &async_graphql::Request) -> Option<Vec<u8>> {
+    pub async fn answer(&self, db: &Reads, request: &async_graphql::Request) -> Option<Vec<u8>> {
         if !request.extensions.is_empty() || !request.uploads.is_empty() {
             return None;
         }
@@ -421,7 +421,7 @@ impl Plan {
         Some(values)
     }
 
-    async fn run(&self, db: &DatabaseConnection, variables: &Variables) -> Option<Vec<u8>> {
+    async fn run(&self, db: &Reads, variables: &Variables) -> Option<Vec<u8>> {
         let v = self.values(variables)?;
         let args = MonthlyArgs::given(v.owner, v.repo, v.from, v.to, v.include_bots, v.order);
         let with_total = self.fields.iter().any(|(_, f)| matches!(f, ConnectionField::TotalCount));
@@ -443,17 +443,13 @@ impl Plan {
             ConnectionField::PageInfo(info) => object(out, info, |out, f| match f {
                 PageInfoField::HasPreviousPage => out.push_str(bool_text(page.has_previous)),
                 PageInfoField::HasNextPage => out.push_str(bool_text(page.has_next)),
-                PageInfoField::StartCursor => {
-                    optional_text(out, page.rows.first().map(|row| cursor(&mut json, scope, row)).as_deref())
-                }
-                PageInfoField::EndCursor => {
-                    optional_text(out, page.rows.last().map(|row| cursor(&mut json, scope, row)).as_deref())
-                }
+                PageInfoField::StartCursor => optional_cursor(out, &mut json, scope, page.rows.first()),
+                PageInfoField::EndCursor => optional_cursor(out, &mut json, scope, page.rows.last()),
                 PageInfoField::Typename => text(out, "PageInfo"),
             }),
             ConnectionField::Edges(edge) => list(out, &page.rows, |out, row| {
                 object(out, edge, |out, f| match f {
-                    EdgeField::Cursor => text(out, &cursor(&mut json, scope, row)),
+                    EdgeField::Cursor => cursor(out, &mut json, scope, row),
                     EdgeField::Typename => text(out, "MonthlyFirstContributorsEdge"),
                     EdgeField::Node(fields) => node(out, fields, row),
                 })
@@ -494,28 +490,48 @@ fn node(out: &mut String, fields: &[(Name, NodeField)], row: &entity::monthly_fi
     object(out, fields, |out, f| match f {
         NodeField::Owner => text(out, &row.owner),
         NodeField::RepoName => text(out, &row.repo_name),
-        NodeField::Month => text(out, &iso_date(row.month)),
+        NodeField::Month => {
+            out.push('"');
+            push_iso_date(out, row.month);
+            out.push('"');
+        }
         NodeField::NewContributors => out.push_str(itoa::Buffer::new().format(row.new_contributors)),
         NodeField::Typename => text(out, "MonthlyFirstContributors"),
     });
 }
 
-/// A row's cursor, as `Cursor::<MonthlyKey>::encode_cursor` writes it (base64url of the JSON
-/// `["monthly", scope, key]`), without serde's generic path; `json` is scratch space.
-fn cursor(json: &mut String, scope: &str, row: &entity::monthly_first_contributors::Model) -> String {
+/// A row's cursor as a JSON string, as `Cursor::<MonthlyKey>::encode_cursor` writes it (base64url
+/// of the JSON `["monthly", scope, key]`), without serde's generic path; `json` is scratch space.
+/// base64url needs no escaping.
+fn cursor(out: &mut String, json: &mut String, scope: &str, row: &entity::monthly_first_contributors::Model) {
     json.clear();
     json.push_str("[\"monthly\",");
     text(json, scope);
-    json.push_str(",{\"month\":");
-    text(json, &iso_date(row.month));
-    json.push_str(",\"owner_key\":");
+    json.push_str(",{\"month\":\"");
+    push_iso_date(json, row.month);
+    json.push_str("\",\"owner_key\":");
     text(json, &row.owner_key);
     json.push_str(",\"name_key\":");
     text(json, &row.name_key);
     json.push_str(",\"repository_id\":");
     json.push_str(itoa::Buffer::new().format(row.repository_id));
     json.push_str("}]");
-    URL_SAFE_NO_PAD.encode(json.as_bytes())
+    out.push('"');
+    URL_SAFE_NO_PAD.encode_string(json.as_bytes(), out);
+    out.push('"');
+}
+
+/// A row's cursor, or `null` for no row.
+fn optional_cursor(
+    out: &mut String,
+    json: &mut String,
+    scope: &str,
+    row: Option<&entity::monthly_first_contributors::Model>,
+) {
+    match row {
+        Some(row) => cursor(out, json, scope, row),
+        None => out.push_str("null"),
+    }
 }
 
 fn bool_text(b: bool) -> &'static str {
@@ -529,13 +545,6 @@ fn bool_text(b: bool) -> &'static str {
 fn key(out: &mut String, name: &str) {
     text(out, name);
     out.push(':');
-}
-
-fn optional_text(out: &mut String, value: Option<&str>) {
-    match value {
-        Some(value) => text(out, value),
-        None => out.push_str("null"),
-    }
 }
 
 /// A JSON string, escaped as serde_json escapes it: quote, backslash and control characters.
@@ -654,7 +663,9 @@ mod tests {
                 new_contributors: 3,
             };
             let expected = Cursor::new(&scope, MonthlyKey::of(&row)).encode_cursor();
-            assert_eq!(cursor(&mut String::new(), scope.as_str(), &row), expected);
+            let mut out = String::new();
+            cursor(&mut out, &mut String::new(), scope.as_str(), &row);
+            assert_eq!(out, format!("\"{expected}\""));
         }
     }
 

@@ -24,6 +24,7 @@ pub use query::Query;
 pub use subscription::Subscription;
 
 use crate::jobs::JobQueue;
+use crate::store::reads::Reads;
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -53,6 +54,7 @@ pub fn build_schema(queue: Option<JobQueue>) -> AppSchema {
             .data(queue)
             .data(batched(loaders::RepositoryLoader { db: db.clone() }))
             .data(batched(loaders::ContributorCountLoader { db: db.clone() }))
+            .data(Reads::of(&db))
             .data(db);
     }
     builder.finish()

@@ -3,7 +3,7 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, Object, Value};
 use entity::monthly_first_contributors as monthly;
-use sea_orm::DatabaseConnection;
+use sea_orm::ConnectionTrait;
 
 use super::cursor::{Cursor, PageArgs, Scope};
 use super::error::{ApiError, ApiResult};
@@ -13,6 +13,7 @@ use super::repository::Repository;
 use super::scalars::Date;
 use crate::domain::{Month, OwnerLogin, RepoName};
 use crate::store::read_model::{self, MonthOrder, MonthlyFilter, MonthlyKey};
+use crate::store::reads::Reads;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MonthlyOrder {
@@ -71,7 +72,7 @@ impl MonthlyTotal {
     async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<i64> {
         match self.known {
             Some(total) => Ok(total),
-            None => Ok(read_model::monthly_total(ctx.data_unchecked::<DatabaseConnection>(), &self.filter).await?),
+            None => Ok(read_model::monthly_total(ctx.data_unchecked::<Reads>(), &self.filter).await?),
         }
     }
 }
@@ -125,7 +126,7 @@ pub struct MonthlyPage {
 /// Checks the filters and the page arguments, and reads one page (with the total when
 /// `with_total`, in the same statement).
 pub async fn read(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     args: MonthlyArgs,
     repository_id: Option<i64>,
     page: PageArgs,
@@ -189,7 +190,7 @@ pub async fn connection(
     page: PageArgs,
 ) -> ApiResult<MonthlyConnection> {
     let with_total = ctx.look_ahead().field("totalCount").exists();
-    let page = read(ctx.data_unchecked(), args, repository_id, page, with_total).await?;
+    let page = read(ctx.data_unchecked::<Reads>(), args, repository_id, page, with_total).await?;
     let total = MonthlyTotal { filter: page.filter, known: page.total };
     let mut connection = Connection::with_additional_fields(page.has_previous, page.has_next, total);
     let scope = page.scope;

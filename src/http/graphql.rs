@@ -64,7 +64,7 @@ async fn post_graphql(State(state): State<AppState>, headers: HeaderMap, body: B
 async fn execute(state: &AppState, headers: &HeaderMap, request: BatchRequest) -> Response {
     let started = std::time::Instant::now();
     if let BatchRequest::Single(single) = &request {
-        if let Some(body) = state.compiled.answer(&state.db, single).await {
+        if let Some(body) = state.compiled.answer(&state.reads, single).await {
             state.metrics.observe_graphql("query", started.elapsed());
             let content_type = if wants_graphql_response(headers) { GRAPHQL_RESPONSE } else { JSON };
             return (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();

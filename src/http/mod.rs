@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::graphql::{AppSchema, Compiled};
 use crate::jobs::JobQueue;
 use crate::metrics::Metrics;
+use crate::store::reads::Reads;
 
 /// Largest request body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -28,6 +29,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Where the read model's pages are read (see `store::reads`).
+    pub reads: Reads,
     pub schema: AppSchema,
     /// The common query shape, answered without the executor.
     pub compiled: Arc<Compiled>,

@@ -71,7 +71,7 @@ async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
         Ok(size) => size,
         Err(description) => return bad_request(description),
     };
-    match read_model::rest_page(&state.db, page, page_size).await {
+    match read_model::rest_page(&state.reads, page, page_size).await {
         Ok((rows, total_records)) => {
             let items = rows
                 .into_iter()

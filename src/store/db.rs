@@ -17,7 +17,7 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 /// before a request gets it; a busier one is handed out as it is. A connection that broke
 /// while busy fails its statement and is closed when it returns (sqlx tests every connection
 /// as it comes back), so the next request gets a sound one.
-const TEST_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(crate) const TEST_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Opens a pool on `url`. SQLite files are put in WAL mode so that readers never wait for the
 /// crawler's writes.

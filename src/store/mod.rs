@@ -8,6 +8,7 @@ mod error;
 pub mod jobs;
 pub mod page;
 pub mod read_model;
+pub mod reads;
 pub mod repositories;
 
 pub use error::{is_unavailable, StoreError};

@@ -3,7 +3,7 @@ use chrono::NaiveDate;
 use entity::{monthly_first_contributors as monthly, monthly_total, repository};
 use sea_orm::sea_query::{Asterisk, Expr, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, Select, Statement, Value,
 };
 use serde::{Deserialize, Serialize};
@@ -196,60 +196,65 @@ fn monthly_total_query(filter: &MonthlyFilter) -> SelectStatement {
     }
 }
 
-/// The read model's columns, for statements written by hand.
-const REST_COLUMNS: &str =
-    "repository_id, include_bots, month, month_desc_key, owner, repo_name, owner_key, name_key, new_contributors";
+/// One row of the REST listing: the columns it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestRow {
+    pub month: NaiveDate,
+    pub repo_name: String,
+    pub new_contributors: i32,
+}
 
 /// Page `page` (from 1) of `size` rows in the REST order (month, repository name), without bots,
-/// and the total. The page's first month is found from the per-month totals, so a deep page
-/// skips at most one month's rows.
-pub async fn rest_page(
-    db: &impl ConnectionTrait,
-    page: u64,
-    size: u64,
-) -> Result<(Vec<monthly::Model>, i64), StoreError> {
-    let months: Vec<(NaiveDate, i32)> = monthly_total::Entity::find()
-        .select_only()
-        .column(monthly_total::Column::Month)
-        .column(monthly_total::Column::Repositories)
-        .filter(monthly_total::Column::IncludeBots.eq(false))
-        .filter(monthly_total::Column::Repositories.gt(0))
-        .order_by_asc(monthly_total::Column::Month)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let total: i64 = months.iter().map(|(_, n)| i64::from(*n)).sum();
-    let offset = (page.saturating_sub(1)).saturating_mul(size);
-    if offset >= total as u64 {
-        return Ok((Vec::new(), total));
-    }
-    let mut before = 0u64;
-    let mut start = None;
-    for (month, n) in &months {
-        if before + *n as u64 > offset {
-            start = Some(*month);
-            break;
-        }
-        before += *n as u64;
-    }
-    let Some(start) = start else { return Ok((Vec::new(), total)) };
-    // One statement: the page by keyset from its first key, which a subquery finds by skipping
-    // within one month on the index (idx_monthly_rest) alone, reading no row it skips. Skip and
-    // size are numbers the service computed, written into the text so that PostgreSQL keeps one
-    // plan for page 1 instead of planning again each time (see `literal_limit`).
+/// and the total, in one statement. The page's month and how many of its rows come before the
+/// page are read off the per-month totals (a running sum over `monthly_totals`); the page's
+/// first key is then found by skipping within that one month on the index (idx_monthly_rest)
+/// alone, reading no row it skips; and the page is read by keyset from that key. Only a page
+/// past the end needs a second statement, for the total.
+pub async fn rest_page(db: &impl ConnectionTrait, page: u64, size: u64) -> Result<(Vec<RestRow>, i64), StoreError> {
     let backend = db.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres { "$1" } else { "?" };
-    let skip = offset - before;
+    let offset = i64::try_from(page.saturating_sub(1).saturating_mul(size)).unwrap_or(i64::MAX);
+    let (a, b) = if backend == DbBackend::Postgres { ("$1", "$2") } else { ("?", "?") };
+    // The size is the service's own number (at most 100), written into the text so that
+    // PostgreSQL's plan for it is made once (see `literal_limit`).
     let sql = format!(
-        "SELECT {REST_COLUMNS} FROM monthly_first_contributors WHERE include_bots = FALSE \
+        "WITH months AS (SELECT month, SUM(repositories) OVER (ORDER BY month) - repositories AS before \
+         FROM monthly_totals WHERE include_bots = FALSE AND repositories > 0), \
+         start AS (SELECT month, {a} - before AS skip FROM months WHERE before <= {b} ORDER BY month DESC LIMIT 1) \
+         SELECT month, repo_name, new_contributors, \
+         (SELECT SUM(repositories) FROM monthly_totals WHERE include_bots = FALSE) AS total \
+         FROM monthly_first_contributors WHERE include_bots = FALSE \
          AND (month, name_key, owner_key, repository_id) >= (SELECT month, name_key, owner_key, repository_id \
-         FROM monthly_first_contributors WHERE include_bots = FALSE AND month = {placeholder} \
-         ORDER BY name_key, owner_key, repository_id LIMIT 1 OFFSET {skip}) \
+         FROM monthly_first_contributors WHERE include_bots = FALSE AND month = (SELECT month FROM start) \
+         ORDER BY name_key, owner_key, repository_id LIMIT 1 OFFSET (SELECT skip FROM start)) \
          ORDER BY month, name_key, owner_key, repository_id LIMIT {size}"
     );
-    let statement = Statement::from_sql_and_values(backend, sql, [start.into()]);
-    let rows = monthly::Entity::find().from_raw_sql(statement).all(db).await?;
-    Ok((rows, total))
+    let statement = Statement::from_sql_and_values(backend, sql, [offset.into(), offset.into()]);
+    let found = db.query_all(statement).await?;
+    let total = match found.first() {
+        Some(row) => row.try_get_by_index::<Option<i64>>(3)?,
+        None => {
+            let all = MonthlyFilter {
+                owner: None,
+                repository_ids: None,
+                from: None,
+                to: None,
+                include_bots: false,
+                order: MonthOrder::Asc,
+            };
+            Some(monthly_total(db, &all).await?)
+        }
+    };
+    let rows = found
+        .iter()
+        .map(|row| {
+            Ok(RestRow {
+                month: row.try_get_by_index(0)?,
+                repo_name: row.try_get_by_index(1)?,
+                new_contributors: row.try_get_by_index(2)?,
+            })
+        })
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    Ok((rows, total.unwrap_or(0)))
 }
 
 #[cfg(test)]
@@ -275,6 +280,5 @@ mod tests {
                 "new_contributors"
             ]
         );
-        assert_eq!(REST_COLUMNS.split(", ").collect::<Vec<_>>(), names, "the hand-written statements too");
     }
 }

@@ -45,9 +45,13 @@ async fn rest_pages_in_the_old_shape() {
     let beyond: serde_json::Value = get("?page=9&page_size=3").await.unwrap().json().await.unwrap();
     assert_eq!(beyond["items"], serde_json::json!([]));
     assert_eq!(beyond["total_records"], 4);
+    let far: serde_json::Value = get("?page=18446744073709551615&page_size=100").await.unwrap().json().await.unwrap();
+    assert_eq!((far["items"].clone(), far["total_records"].as_i64()), (serde_json::json!([]), Some(4)));
     let defaults: serde_json::Value = get("").await.unwrap().json().await.unwrap();
     assert_eq!((defaults["page"].as_i64(), defaults["page_size"].as_i64()), (Some(1), Some(10)));
-    // Every page size walks the same list.
+    // Every page size walks the same list, in the same order.
+    let all: serde_json::Value = get("?page_size=100").await.unwrap().json().await.unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len(), 4);
     for size in 1..=5 {
         let mut seen = Vec::new();
         for page in 1..=5 {
@@ -55,7 +59,7 @@ async fn rest_pages_in_the_old_shape() {
                 get(&format!("?page={page}&page_size={size}")).await.unwrap().json().await.unwrap();
             seen.extend(body["items"].as_array().unwrap().iter().cloned());
         }
-        assert_eq!(seen.len(), 4, "page size {size}");
+        assert_eq!(&seen, all["items"].as_array().unwrap(), "page size {size}");
     }
 }
 
