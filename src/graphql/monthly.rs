@@ -3,7 +3,6 @@ use async_graphql::connection::{Connection, Edge};
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, Object, Value};
 use entity::monthly_first_contributors as monthly;
-use sea_orm::ConnectionTrait;
 
 use super::cursor::{Cursor, PageArgs, Scope};
 use super::error::{ApiError, ApiResult};
@@ -126,7 +125,7 @@ pub struct MonthlyPage {
 /// Checks the filters and the page arguments, and reads one page (with the total when
 /// `with_total`, in the same statement).
 pub async fn read(
-    db: &impl ConnectionTrait,
+    db: &Reads,
     args: MonthlyArgs,
     repository_id: Option<i64>,
     page: PageArgs,

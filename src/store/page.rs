@@ -94,23 +94,30 @@ pub(crate) fn literal_limit(mut statement: Statement) -> Statement {
 const OTHER_SIDE: &str = "gc_other_side";
 const TOTAL: &str = "gc_total";
 
-/// Reads one page of `base` in the order of `columns` (all in `direction`), and the list's
-/// total when `total` (a statement selecting one number) is given. Whether rows exist on the
-/// other side of the cursor is an indexed `EXISTS` probe. Probe and total are subqueries of
-/// the page's statement, computed once beside its rows, so that a page is one round trip to the
-/// database; only an empty page needs a second statement for them.
-pub(crate) async fn keyset_counted<E, M>(
-    db: &impl ConnectionTrait,
+/// One page's statement (see `keyset_counted`), and what turns its rows into the page.
+pub(crate) struct KeysetStatement {
+    pub statement: Statement,
+    /// Whether the statement selects the other-side probe, and the total, after the rows'
+    /// own columns (in that order, each only when there).
+    pub probe: bool,
+    pub total: bool,
+    other_side: Option<SimpleExpr>,
+    count: Option<SimpleExpr>,
+    limit: u64,
+    from_end: bool,
+}
+
+/// The page statement: `base` in the order of `columns` (all in `direction`), one row more
+/// than asked for, with the other-side probe and the total (when `total` is given) as
+/// subqueries selected beside each row.
+pub(crate) fn keyset_statement<E: EntityTrait>(
+    backend: DbBackend,
     base: Select<E>,
     columns: &[SimpleExpr],
     request: &PageRequest<Vec<Value>>,
     direction: Direction,
     total: Option<SelectStatement>,
-) -> Result<(Page<M>, Option<i64>), DbErr>
-where
-    E: EntityTrait,
-    M: FromQueryResult + Send + Sync,
-{
+) -> KeysetStatement {
     let descending = direction == Direction::Descending;
     let tuple = || Expr::tuple(columns.iter().cloned());
     let values = |key: &Vec<Value>| Expr::tuple(key.iter().cloned().map(SimpleExpr::Value));
@@ -138,7 +145,7 @@ where
         probe.clear_selects().expr(Expr::val(1));
         Expr::exists(probe)
     });
-    let total = total.map(|t| SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(t))));
+    let count = total.map(|t| SimpleExpr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(t))));
 
     let mut select = base;
     if let Some(after) = &request.after {
@@ -154,45 +161,91 @@ where
     if let Some(probe) = &other_side {
         select = select.expr_as(probe.clone(), OTHER_SIDE);
     }
-    if let Some(total) = &total {
-        select = select.expr_as(total.clone(), TOTAL);
+    if let Some(count) = &count {
+        select = select.expr_as(count.clone(), TOTAL);
     }
-    let backend = db.get_database_backend();
-    let found = db.query_all(literal_limit(select.limit(request.limit + 1).build(backend))).await?;
-    // The probe and the total (0 for none), from the first row, or on their own when there is none.
-    let extras = |row: &QueryResult| -> Result<(bool, Option<i64>), DbErr> {
-        let beyond = other_side.is_some() && row.try_get::<bool>("", OTHER_SIDE)?;
-        let count = match total {
-            Some(_) => Some(row.try_get::<Option<i64>>("", TOTAL)?.unwrap_or(0)),
-            None => None,
+    KeysetStatement {
+        statement: literal_limit(select.limit(request.limit + 1).build(backend)),
+        probe: other_side.is_some(),
+        total: count.is_some(),
+        other_side,
+        count,
+        limit: request.limit,
+        from_end: request.from_end,
+    }
+}
+
+/// The probe's answer and the total, as read beside a page's rows.
+pub(crate) type Extras = (bool, Option<i64>);
+
+impl KeysetStatement {
+    /// The probe and the total (0 for none) of a page with no row: on their own, in a second
+    /// statement, when the page asked for either.
+    pub async fn extras_alone(&self, db: &impl ConnectionTrait) -> Result<Extras, DbErr> {
+        if self.other_side.is_none() && self.count.is_none() {
+            return Ok((false, None));
+        }
+        let mut alone = Query::select();
+        alone.expr_as(self.other_side.clone().unwrap_or_else(|| Expr::val(false).into()), Alias::new(OTHER_SIDE));
+        alone.expr_as(self.count.clone().unwrap_or_else(|| Expr::val(0i64).into()), Alias::new(TOTAL));
+        match db.query_one(db.get_database_backend().build(&alone)).await? {
+            Some(row) => self.extras(&row),
+            None => Ok((false, self.count.as_ref().map(|_| 0))),
+        }
+    }
+
+    /// The probe and the total from a row of the statement (or of `extras_alone`'s), by name.
+    fn extras(&self, row: &QueryResult) -> Result<Extras, DbErr> {
+        let beyond = self.probe && row.try_get::<bool>("", OTHER_SIDE)?;
+        let count = match self.total {
+            true => Some(row.try_get::<Option<i64>>("", TOTAL)?.unwrap_or(0)),
+            false => None,
         };
         Ok((beyond, count))
-    };
-    let (beyond, count) = match found.first() {
-        Some(row) => extras(row)?,
-        None if other_side.is_some() || total.is_some() => {
-            let mut alone = Query::select();
-            alone.expr_as(other_side.clone().unwrap_or_else(|| Expr::val(false).into()), Alias::new(OTHER_SIDE));
-            alone.expr_as(total.clone().unwrap_or_else(|| Expr::val(0i64).into()), Alias::new(TOTAL));
-            match db.query_one(backend.build(&alone)).await? {
-                Some(row) => extras(&row)?,
-                None => (false, total.as_ref().map(|_| 0)),
-            }
-        }
-        None => (false, None),
-    };
-    let mut rows = found.iter().map(|row| M::from_query_result(row, "")).collect::<Result<Vec<M>, DbErr>>()?;
-    let more = rows.len() as u64 > request.limit;
-    rows.truncate(request.limit as usize);
-    if request.from_end {
-        rows.reverse();
     }
-    let page = if request.from_end {
-        Page { rows, has_previous: more, has_next: beyond }
-    } else {
-        Page { rows, has_previous: beyond, has_next: more }
+
+    /// The page from the statement's rows (in the statement's order) and the extras read
+    /// beside them.
+    pub fn page<M>(&self, mut rows: Vec<M>, (beyond, count): Extras) -> (Page<M>, Option<i64>) {
+        let more = rows.len() as u64 > self.limit;
+        rows.truncate(self.limit as usize);
+        if self.from_end {
+            rows.reverse();
+        }
+        let page = if self.from_end {
+            Page { rows, has_previous: more, has_next: beyond }
+        } else {
+            Page { rows, has_previous: beyond, has_next: more }
+        };
+        (page, count)
+    }
+}
+
+/// Reads one page of `base` in the order of `columns` (all in `direction`), and the list's
+/// total when `total` (a statement selecting one number) is given. Whether rows exist on the
+/// other side of the cursor is an indexed `EXISTS` probe. Probe and total are subqueries of
+/// the page's statement, computed once beside its rows, so that a page is one round trip to the
+/// database; only an empty page needs a second statement for them.
+pub(crate) async fn keyset_counted<E, M>(
+    db: &impl ConnectionTrait,
+    base: Select<E>,
+    columns: &[SimpleExpr],
+    request: &PageRequest<Vec<Value>>,
+    direction: Direction,
+    total: Option<SelectStatement>,
+) -> Result<(Page<M>, Option<i64>), DbErr>
+where
+    E: EntityTrait,
+    M: FromQueryResult + Send + Sync,
+{
+    let keyset = keyset_statement(db.get_database_backend(), base, columns, request, direction, total);
+    let found = db.query_all(keyset.statement.clone()).await?;
+    let extras = match found.first() {
+        Some(row) => keyset.extras(row)?,
+        None => keyset.extras_alone(db).await?,
     };
-    Ok((page, count))
+    let rows = found.iter().map(|row| M::from_query_result(row, "")).collect::<Result<Vec<M>, DbErr>>()?;
+    Ok(keyset.page(rows, extras))
 }
 
 #[cfg(test)]

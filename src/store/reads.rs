@@ -18,7 +18,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sea_orm::sqlx::{self, Connection as _};
 use sea_orm::{
     ConnAcquireErr, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult, RuntimeErr,
@@ -128,7 +128,8 @@ impl ReadPool {
         .map_err(|_| timed_out())?
     }
 
-    async fn fetch_all(&self, statement: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+    /// The rows of `statement` as sqlx gives them, for a caller that decodes them itself.
+    pub(crate) async fn fetch(&self, statement: &Statement) -> Result<Vec<PgRow>, DbErr> {
         let mut lease = self.acquire().await?;
         let values = SqlxValues(statement.values.clone().unwrap_or(sea_orm::Values(Vec::new())));
         let rows = sqlx::query_with(&statement.sql, values)
@@ -136,7 +137,11 @@ impl ReadPool {
             .await
             .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))?;
         lease.give_back();
-        Ok(rows.into_iter().map(QueryResult::from).collect())
+        Ok(rows)
+    }
+
+    async fn fetch_all(&self, statement: &Statement) -> Result<Vec<QueryResult>, DbErr> {
+        Ok(self.fetch(statement).await?.into_iter().map(QueryResult::from).collect())
     }
 }
 
