@@ -182,3 +182,44 @@ impl ConnectionTrait for Reads {
         }
     }
 }
+
+#[cfg(test)]
+impl ReadPool {
+    /// The plan a read connection keeps for `statement` (its generic plan), as EXPLAIN prints it.
+    pub(crate) async fn generic_plan(&self, statement: &Statement) -> Result<String, DbErr> {
+        use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder as _};
+        use sea_orm::sqlx::Row as _;
+        use sea_orm::Value;
+        let values = statement.values.clone().unwrap_or(sea_orm::Values(Vec::new())).0;
+        let types: Vec<&str> = values
+            .iter()
+            .map(|v| match v {
+                Value::Bool(_) => "boolean",
+                Value::Int(_) => "integer",
+                Value::BigInt(_) | Value::BigUnsigned(_) => "bigint",
+                Value::String(_) => "text",
+                Value::ChronoDate(_) => "date",
+                other => panic!("no PostgreSQL type for {other:?} in this test"),
+            })
+            .collect();
+        let literals: Vec<String> = values.iter().map(|v| PostgresQueryBuilder.value_to_string(v)).collect();
+        let list =
+            |items: Vec<String>| if items.is_empty() { String::new() } else { format!("({})", items.join(", ")) };
+        let err = |e| DbErr::Query(RuntimeErr::SqlxError(e));
+        let mut lease = self.acquire().await?;
+        let conn = lease.conn();
+        let declared = list(types.iter().map(|t| t.to_string()).collect());
+        sqlx::raw_sql(&format!("PREPARE gc_plan{declared} AS {}", statement.sql))
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+        let rows = sqlx::raw_sql(&format!("EXPLAIN EXECUTE gc_plan{}", list(literals)))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(err)?;
+        sqlx::raw_sql("DEALLOCATE gc_plan").execute(&mut *conn).await.map_err(err)?;
+        lease.give_back();
+        let lines = rows.iter().map(|row| row.try_get::<String, _>(0).map_err(err)).collect::<Result<Vec<_>, _>>()?;
+        Ok(lines.join("\n"))
+    }
+}
