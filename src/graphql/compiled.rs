@@ -133,7 +133,7 @@ enum NodeField {
 #[derive(Debug)]
 enum EdgeField {
     Cursor,
-    Node(Vec<(Name, NodeField)>),
+    Node(Vec<(Key, NodeField)>),
     Typename,
 }
 
@@ -148,20 +148,31 @@ enum PageInfoField {
 
 #[derive(Debug)]
 enum ConnectionField {
-    Edges(Vec<(Name, EdgeField)>),
-    Nodes(Vec<(Name, NodeField)>),
-    PageInfo(Vec<(Name, PageInfoField)>),
+    Edges(Vec<(Key, EdgeField)>),
+    Nodes(Vec<(Key, NodeField)>),
+    PageInfo(Vec<(Key, PageInfoField)>),
     TotalCount,
     Typename,
 }
 
 /// A document of the compiled shape.
 #[derive(Debug)]
+/// A response key as written before its value (`"key":`), escaped once when the plan is made.
+struct Key(String);
+
+impl Key {
+    fn of(name: &str) -> Self {
+        let mut text = String::with_capacity(name.len() + 3);
+        key(&mut text, name);
+        Self(text)
+    }
+}
+
 struct Plan {
     /// The response key of the root field.
     key: Name,
     args: Vec<(Arg, Source)>,
-    fields: Vec<(Name, ConnectionField)>,
+    fields: Vec<(Key, ConnectionField)>,
 }
 
 /// Checks a document against the compiled shape.
@@ -265,7 +276,7 @@ fn leaf(field: &Field) -> Option<()> {
     field.selection_set.node.items.is_empty().then_some(())
 }
 
-fn connection_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Option<Vec<(Name, ConnectionField)>> {
+fn connection_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Option<Vec<(Key, ConnectionField)>> {
     let mut out = Vec::new();
     for field in plain_fields(set, count)? {
         let value = match field.name.node.as_str() {
@@ -278,7 +289,7 @@ fn connection_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Optio
                         "__typename" => leaf(f).map(|_| EdgeField::Typename)?,
                         _ => return None,
                     };
-                    edge.push((f.response_key().node.clone(), v));
+                    edge.push((Key::of(&f.response_key().node), v));
                 }
                 ConnectionField::Edges(edge)
             }
@@ -295,7 +306,7 @@ fn connection_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Optio
                         "__typename" => PageInfoField::Typename,
                         _ => return None,
                     };
-                    info.push((f.response_key().node.clone(), v));
+                    info.push((Key::of(&f.response_key().node), v));
                 }
                 ConnectionField::PageInfo(info)
             }
@@ -303,12 +314,12 @@ fn connection_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Optio
             "__typename" => leaf(field).map(|_| ConnectionField::Typename)?,
             _ => return None,
         };
-        out.push((field.response_key().node.clone(), value));
+        out.push((Key::of(&field.response_key().node), value));
     }
     Some(out)
 }
 
-fn node_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Option<Vec<(Name, NodeField)>> {
+fn node_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Option<Vec<(Key, NodeField)>> {
     let mut out = Vec::new();
     for f in plain_fields(set, count)? {
         leaf(f)?;
@@ -320,7 +331,7 @@ fn node_fields(set: &Positioned<SelectionSet>, count: &mut usize) -> Option<Vec<
             "__typename" => NodeField::Typename,
             _ => return None,
         };
-        out.push((f.response_key().node.clone(), v));
+        out.push((Key::of(&f.response_key().node), v));
     }
     Some(out)
 }
@@ -474,19 +485,19 @@ fn list<T>(out: &mut String, items: &[T], mut each: impl FnMut(&mut String, &T))
 }
 
 /// The selected fields as a JSON object, in order, each value written by `value`.
-fn object<F>(out: &mut String, fields: &[(Name, F)], mut value: impl FnMut(&mut String, &F)) {
+fn object<F>(out: &mut String, fields: &[(Key, F)], mut value: impl FnMut(&mut String, &F)) {
     out.push('{');
-    for (i, (name, field)) in fields.iter().enumerate() {
+    for (i, (key, field)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
-        key(out, name);
+        out.push_str(&key.0);
         value(out, field);
     }
     out.push('}');
 }
 
-fn node(out: &mut String, fields: &[(Name, NodeField)], row: &entity::monthly_first_contributors::Model) {
+fn node(out: &mut String, fields: &[(Key, NodeField)], row: &entity::monthly_first_contributors::Model) {
     object(out, fields, |out, f| match f {
         NodeField::Owner => text(out, &row.owner),
         NodeField::RepoName => text(out, &row.repo_name),
