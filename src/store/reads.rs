@@ -14,7 +14,9 @@
 //!   and PostgreSQL then took a sequential scan for the "rows before this cursor" probe,
 //!   expecting to meet a match early: 156 ms on the API bench's table when the cursor is
 //!   near its end. So these connections also turn sequential scans off (`enable_seqscan`):
-//!   each statement here has an index to follow.
+//!   each statement here has an index to follow. The test
+//!   `read_model::tests::every_read_statement_follows_an_index_on_postgres` checks the generic
+//!   plan of every page shape. Figures: BENCHMARKS.md, "Against pgbench".
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
