@@ -155,9 +155,8 @@ enum ConnectionField {
     Typename,
 }
 
-/// A document of the compiled shape.
-#[derive(Debug)]
 /// A response key as written before its value (`"key":`), escaped once when the plan is made.
+#[derive(Debug)]
 struct Key(String);
 
 impl Key {
@@ -168,6 +167,8 @@ impl Key {
     }
 }
 
+/// A document of the compiled shape.
+#[derive(Debug)]
 struct Plan {
     /// The response key of the root field.
     key: Name,

@@ -94,13 +94,8 @@ pub(crate) fn literal_limit(mut statement: Statement) -> Statement {
 const OTHER_SIDE: &str = "gc_other_side";
 const TOTAL: &str = "gc_total";
 
-/// One page's statement (see `keyset_counted`), and what turns its rows into the page.
-pub(crate) struct KeysetStatement {
-    pub statement: Statement,
-    /// Whether the statement selects the other-side probe, and the total, after the rows'
-    /// own columns (in that order, each only when there).
-    pub probe: bool,
-    pub total: bool,
+/// What turns the rows of a page's statement (see `keyset_statement`) into the page.
+pub(crate) struct KeysetPage {
     other_side: Option<SimpleExpr>,
     count: Option<SimpleExpr>,
     limit: u64,
@@ -109,7 +104,7 @@ pub(crate) struct KeysetStatement {
 
 /// The page statement: `base` in the order of `columns` (all in `direction`), one row more
 /// than asked for, with the other-side probe and the total (when `total` is given) as
-/// subqueries selected beside each row.
+/// subqueries selected beside each row; and what turns its rows into the page.
 pub(crate) fn keyset_statement<E: EntityTrait>(
     backend: DbBackend,
     base: Select<E>,
@@ -117,7 +112,7 @@ pub(crate) fn keyset_statement<E: EntityTrait>(
     request: &PageRequest<Vec<Value>>,
     direction: Direction,
     total: Option<SelectStatement>,
-) -> KeysetStatement {
+) -> (Statement, KeysetPage) {
     let descending = direction == Direction::Descending;
     let tuple = || Expr::tuple(columns.iter().cloned());
     let values = |key: &Vec<Value>| Expr::tuple(key.iter().cloned().map(SimpleExpr::Value));
@@ -164,25 +159,28 @@ pub(crate) fn keyset_statement<E: EntityTrait>(
     if let Some(count) = &count {
         select = select.expr_as(count.clone(), TOTAL);
     }
-    KeysetStatement {
-        statement: literal_limit(select.limit(request.limit + 1).build(backend)),
-        probe: other_side.is_some(),
-        total: count.is_some(),
-        other_side,
-        count,
-        limit: request.limit,
-        from_end: request.from_end,
-    }
+    let statement = literal_limit(select.limit(request.limit + 1).build(backend));
+    (statement, KeysetPage { other_side, count, limit: request.limit, from_end: request.from_end })
 }
 
 /// The probe's answer and the total, as read beside a page's rows.
 pub(crate) type Extras = (bool, Option<i64>);
 
-impl KeysetStatement {
+impl KeysetPage {
+    /// Whether the statement selects the other-side probe after the rows' own columns.
+    pub fn has_probe(&self) -> bool {
+        self.other_side.is_some()
+    }
+
+    /// Whether it selects the total after them (and after the probe, when there is one).
+    pub fn has_total(&self) -> bool {
+        self.count.is_some()
+    }
+
     /// The probe and the total (0 for none) of a page with no row: on their own, in a second
     /// statement, when the page asked for either.
     pub async fn extras_alone(&self, db: &impl ConnectionTrait) -> Result<Extras, DbErr> {
-        if self.other_side.is_none() && self.count.is_none() {
+        if !self.has_probe() && !self.has_total() {
             return Ok((false, None));
         }
         let mut alone = Query::select();
@@ -196,8 +194,8 @@ impl KeysetStatement {
 
     /// The probe and the total from a row of the statement (or of `extras_alone`'s), by name.
     fn extras(&self, row: &QueryResult) -> Result<Extras, DbErr> {
-        let beyond = self.probe && row.try_get::<bool>("", OTHER_SIDE)?;
-        let count = match self.total {
+        let beyond = self.has_probe() && row.try_get::<bool>("", OTHER_SIDE)?;
+        let count = match self.has_total() {
             true => Some(row.try_get::<Option<i64>>("", TOTAL)?.unwrap_or(0)),
             false => None,
         };
@@ -238,8 +236,8 @@ where
     E: EntityTrait,
     M: FromQueryResult + Send + Sync,
 {
-    let keyset = keyset_statement(db.get_database_backend(), base, columns, request, direction, total);
-    let found = db.query_all(keyset.statement.clone()).await?;
+    let (statement, keyset) = keyset_statement(db.get_database_backend(), base, columns, request, direction, total);
+    let found = db.query_all(statement).await?;
     let extras = match found.first() {
         Some(row) => keyset.extras(row)?,
         None => keyset.extras_alone(db).await?,

@@ -4,7 +4,6 @@ use entity::{monthly_first_contributors as monthly, monthly_total, repository};
 use sea_orm::sea_query::{Asterisk, Expr, SelectStatement, SimpleExpr};
 use sea_orm::sqlx::postgres::PgRow;
 use sea_orm::sqlx::{self, Row as _};
-use sea_orm::RuntimeErr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, Select, Statement, Value,
@@ -13,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::StoreError;
 use super::page::{keyset_counted, keyset_statement, Direction, Page, PageRequest};
-use super::reads::Reads;
+use super::reads::{query_error, Reads};
 use crate::domain::Month;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +143,7 @@ pub async fn monthly_page(
     // PostgreSQL's rows decoded here, by position and without sqlx's check of each value's
     // type (a tenth of the CPU of a page of 100): the columns are the entity's, whose types
     // the migrations fix. The probe and the total that follow them are checked.
-    let keyset = keyset_statement(
+    let (statement, keyset) = keyset_statement(
         DbBackend::Postgres,
         base(filter),
         &key_columns(filter),
@@ -152,12 +151,12 @@ pub async fn monthly_page(
         Direction::Ascending,
         total,
     );
-    let found = pool.fetch(&keyset.statement).await?;
+    let found = pool.fetch(&statement).await?;
     let extras = match found.first() {
         Some(row) => {
             let mut at = MODEL_COLUMNS;
-            let beyond = keyset.probe && pg_get::<bool>(row, &mut at)?;
-            let total = if keyset.total { Some(pg_get::<Option<i64>>(row, &mut at)?.unwrap_or(0)) } else { None };
+            let beyond = keyset.has_probe() && pg_get::<bool>(row, &mut at)?;
+            let total = if keyset.has_total() { Some(pg_get::<Option<i64>>(row, &mut at)?.unwrap_or(0)) } else { None };
             (beyond, total)
         }
         None => keyset.extras_alone(db).await?,
@@ -195,24 +194,23 @@ fn pg_get<T>(row: &PgRow, at: &mut usize) -> Result<T, DbErr>
 where
     T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
-    let value = row.try_get::<T, _>(*at).map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))?;
+    let value = row.try_get::<T, _>(*at).map_err(query_error)?;
     *at += 1;
     Ok(value)
 }
 
 /// A read-model row from PostgreSQL, in the entity's column order (see `ByPosition`).
 fn model_of_pg_row(row: &PgRow) -> Result<monthly::Model, DbErr> {
-    let get = |e| DbErr::Query(RuntimeErr::SqlxError(e));
     Ok(monthly::Model {
-        repository_id: row.try_get_unchecked(0).map_err(get)?,
-        include_bots: row.try_get_unchecked(1).map_err(get)?,
-        month: row.try_get_unchecked(2).map_err(get)?,
-        month_desc_key: row.try_get_unchecked(3).map_err(get)?,
-        owner: row.try_get_unchecked(4).map_err(get)?,
-        repo_name: row.try_get_unchecked(5).map_err(get)?,
-        owner_key: row.try_get_unchecked(6).map_err(get)?,
-        name_key: row.try_get_unchecked(7).map_err(get)?,
-        new_contributors: row.try_get_unchecked(8).map_err(get)?,
+        repository_id: row.try_get_unchecked(0).map_err(query_error)?,
+        include_bots: row.try_get_unchecked(1).map_err(query_error)?,
+        month: row.try_get_unchecked(2).map_err(query_error)?,
+        month_desc_key: row.try_get_unchecked(3).map_err(query_error)?,
+        owner: row.try_get_unchecked(4).map_err(query_error)?,
+        repo_name: row.try_get_unchecked(5).map_err(query_error)?,
+        owner_key: row.try_get_unchecked(6).map_err(query_error)?,
+        name_key: row.try_get_unchecked(7).map_err(query_error)?,
+        new_contributors: row.try_get_unchecked(8).map_err(query_error)?,
     })
 }
 
@@ -287,14 +285,13 @@ pub async fn rest_page(db: &Reads, page: u64, size: u64) -> Result<(Vec<RestRow>
                 Some(row) => Some(pg_get::<Option<i64>>(row, &mut 3)?),
                 None => None,
             };
-            let get = |e| DbErr::Query(RuntimeErr::SqlxError(e));
             let rows = found
                 .iter()
                 .map(|row| {
                     Ok(RestRow {
-                        month: row.try_get_unchecked(0).map_err(get)?,
-                        repo_name: row.try_get_unchecked(1).map_err(get)?,
-                        new_contributors: row.try_get_unchecked(2).map_err(get)?,
+                        month: row.try_get_unchecked(0).map_err(query_error)?,
+                        repo_name: row.try_get_unchecked(1).map_err(query_error)?,
+                        new_contributors: row.try_get_unchecked(2).map_err(query_error)?,
                     })
                 })
                 .collect::<Result<Vec<_>, DbErr>>()?;
@@ -449,7 +446,7 @@ mod tests {
                 let request = request.bounds(|k| key_values(&filter, k));
                 for with_total in [false, true] {
                     let total = with_total.then(|| monthly_total_query(&filter));
-                    let keyset = keyset_statement(
+                    let (statement, _) = keyset_statement(
                         DbBackend::Postgres,
                         base(&filter),
                         &key_columns(&filter),
@@ -457,8 +454,8 @@ mod tests {
                         Direction::Ascending,
                         total,
                     );
-                    let plan = pool.generic_plan(&keyset.statement).await.unwrap();
-                    assert!(!plan.contains("Seq Scan"), "{filter:?} {request:?}:\n{}\n{plan}", keyset.statement.sql);
+                    let plan = pool.generic_plan(&statement).await.unwrap();
+                    assert!(!plan.contains("Seq Scan"), "{filter:?} {request:?}:\n{}\n{plan}", statement.sql);
                     checked += 1;
                 }
             }

@@ -134,10 +134,7 @@ impl ReadPool {
     pub(crate) async fn fetch(&self, statement: &Statement) -> Result<Vec<PgRow>, DbErr> {
         let mut lease = self.acquire().await?;
         let values = SqlxValues(statement.values.clone().unwrap_or(sea_orm::Values(Vec::new())));
-        let rows = sqlx::query_with(&statement.sql, values)
-            .fetch_all(lease.conn())
-            .await
-            .map_err(|e| DbErr::Query(RuntimeErr::SqlxError(e)))?;
+        let rows = sqlx::query_with(&statement.sql, values).fetch_all(lease.conn()).await.map_err(query_error)?;
         lease.give_back();
         Ok(rows)
     }
@@ -145,6 +142,11 @@ impl ReadPool {
     async fn fetch_all(&self, statement: &Statement) -> Result<Vec<QueryResult>, DbErr> {
         Ok(self.fetch(statement).await?.into_iter().map(QueryResult::from).collect())
     }
+}
+
+/// An error of a statement run here or of decoding its rows, as SeaORM reports one.
+pub(crate) fn query_error(err: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(err))
 }
 
 #[async_trait::async_trait]
@@ -207,21 +209,21 @@ impl ReadPool {
         let literals: Vec<String> = values.iter().map(|v| PostgresQueryBuilder.value_to_string(v)).collect();
         let list =
             |items: Vec<String>| if items.is_empty() { String::new() } else { format!("({})", items.join(", ")) };
-        let err = |e| DbErr::Query(RuntimeErr::SqlxError(e));
         let mut lease = self.acquire().await?;
         let conn = lease.conn();
         let declared = list(types.iter().map(|t| t.to_string()).collect());
         sqlx::raw_sql(&format!("PREPARE gc_plan{declared} AS {}", statement.sql))
             .execute(&mut *conn)
             .await
-            .map_err(err)?;
+            .map_err(query_error)?;
         let rows = sqlx::raw_sql(&format!("EXPLAIN EXECUTE gc_plan{}", list(literals)))
             .fetch_all(&mut *conn)
             .await
-            .map_err(err)?;
-        sqlx::raw_sql("DEALLOCATE gc_plan").execute(&mut *conn).await.map_err(err)?;
+            .map_err(query_error)?;
+        sqlx::raw_sql("DEALLOCATE gc_plan").execute(&mut *conn).await.map_err(query_error)?;
         lease.give_back();
-        let lines = rows.iter().map(|row| row.try_get::<String, _>(0).map_err(err)).collect::<Result<Vec<_>, _>>()?;
+        let lines =
+            rows.iter().map(|row| row.try_get::<String, _>(0).map_err(query_error)).collect::<Result<Vec<_>, _>>()?;
         Ok(lines.join("\n"))
     }
 }
